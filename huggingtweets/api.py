@@ -1,0 +1,177 @@
+"""The small Python API that the CLI wraps: fetch posts into the store, prepare a dataset folder.
+
+    import huggingtweets as ht
+    ht.fetch(["archive:twitter-archive.zip"])
+    ds = ht.prepare(["archive:twitter-archive.zip"], "data/jane")
+    print(ds.stats["users"][0]["kept"])
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import paths
+from .dataset.build import (MIN_CHARS, WARN_CHARS, AccountData, SplitSettings, load_stats,
+                            write_dataset)
+from .dataset.clean import CleanOptions, clean_posts
+from .errors import NotEnoughDataError, UsageError
+from .sources import SourceOptions, bot_name, check_handle, open_source
+from .sources.base import Post, Profile
+from .store import Store
+
+
+class DataWarning(UserWarning):
+    """Enough data to train, but less than the original recommended."""
+
+
+@dataclass
+class FetchResult:
+    spec: str
+    network: str
+    account: str
+    profile: Profile
+    new: int
+    total: int
+
+
+@dataclass
+class Dataset:
+    """A prepared dataset folder."""
+
+    path: Path
+    stats: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def hash(self) -> str:
+        return self.stats["hash"]
+
+    @property
+    def name(self) -> str:
+        return self.stats["bot"]
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Dataset":
+        return cls(Path(path), load_stats(path))
+
+
+def account_key(profile: Profile) -> str:
+    """The store's account key: the network's stable id when known, else the handle."""
+    return (profile.account_id or profile.handle).lower()
+
+
+ProgressFactory = Callable[[str], Any]  # desc -> object with update(n) and close()
+
+
+def fetch(specs: Iterable[str], options: SourceOptions | None = None, store: Store | None = None,
+          progress: ProgressFactory | None = None) -> list[FetchResult]:
+    """Fetch each source's posts into the store, page by page; return per source how many were new.
+
+    Args:
+        specs: sources as the user types them (``"archive:x.zip"``, ``"file:posts.csv"``).
+        options: source settings (``handle`` for files that do not say whose posts they are).
+        store: the store to write to (default: the user's, under ``$HUGGINGTWEETS_HOME``).
+        progress: optional factory of progress bars (the CLI passes tqdm).
+    Raises:
+        HuggingTweetsError subclasses with a message that says what to do.
+    """
+    options = options or SourceOptions()
+    sources = [open_source(spec, options) for spec in specs]  # check every spec before fetching
+    own = store is None
+    store = store or Store()
+    results = []
+    try:
+        for src in sources:
+            profile = src.profile()
+            profile.handle = check_handle(profile.handle)
+            key = account_key(profile)
+            store.save_profile(src.network, key, profile)
+            state = store.fetch_state(src.network, key)
+            bar = progress(f"@{profile.handle}") if progress else None
+            new = 0
+            try:
+                for page in src.pages(state):
+                    new += store.save_page(src.network, key, page, state)
+                    if bar is not None:
+                        bar.update(len(page))
+            finally:
+                if bar is not None:
+                    bar.close()
+            results.append(FetchResult(src.spec, src.network, key, profile, new,
+                                       store.count(src.network, key)))
+    finally:
+        if own:
+            store.close()
+    return results
+
+
+def drop_superseded(posts: list[Post]) -> list[Post]:
+    """Keep only the latest version of edited posts (X archives list every version)."""
+    older: set[str] = set()
+    for p in posts:
+        info = p.raw.get("edit_info") if p.raw else None
+        ids = (info or {}).get("initial", {}).get("editTweetIds") or p.raw.get("edit_history_tweet_ids") or []
+        if len(ids) > 1:
+            newest = max(ids, key=lambda i: (len(i), i))
+            older.update(i for i in ids if i != newest)
+    return [p for p in posts if p.id not in older] if older else posts
+
+
+def prepare(specs: Iterable[str], out: str | Path | None = None, *,
+            clean: CleanOptions | None = None, split: SplitSettings | None = None,
+            source_options: SourceOptions | None = None, min_chars: int | None = None,
+            fetch_first: bool = True, store: Store | None = None,
+            progress: ProgressFactory | None = None) -> Dataset:
+    """Fetch (if needed), clean and write a dataset folder; return it with its stats.
+
+    Args:
+        specs: one source per account; several accounts make a "cyborg".
+        out: the dataset folder (default: ``$HUGGINGTWEETS_HOME/datasets/<bot name>``).
+        clean: cleaning options (default: the original's rules).
+        split: validation share, seed and balancing.
+        min_chars: the minimum of kept text per account (default 6,000, the original's).
+    Raises:
+        NotEnoughDataError: an account has too little text; nothing is written.
+    Warns:
+        DataWarning: an account has under 40,000 characters (the original's advice).
+    """
+    specs = list(specs)
+    if not specs:
+        raise UsageError("no source given: pass at least one, e.g. archive:twitter-archive.zip")
+    clean = clean or CleanOptions()
+    split = split or SplitSettings()
+    minimum = MIN_CHARS if min_chars is None else min_chars
+    own = store is None
+    store = store or Store()
+    try:
+        fetched = fetch(specs, source_options, store, progress) if fetch_first else []
+        accounts: list[AccountData] = []
+        for r in fetched:
+            posts = drop_superseded(list(store.posts(r.network, r.account)))
+            cleaned = clean_posts(posts, clean)
+            accounts.append(AccountData(r.profile.handle, r.profile.name, r.network, r.spec,
+                                        cleaned.texts, cleaned.counts.to_dict(), r.profile.to_dict()))
+    finally:
+        if own:
+            store.close()
+
+    handles = [a.handle.lower() for a in accounts]
+    if len(set(handles)) != len(handles):
+        raise UsageError("the same account is given twice; list each account once")
+    notes = []
+    for acc in accounts:
+        if acc.chars < minimum:
+            raise NotEnoughDataError(acc.handle, acc.chars, minimum)
+        if acc.chars < WARN_CHARS:
+            msg = (f"@{acc.handle}: {acc.chars:,} characters of text after cleaning; the bot will be "
+                   f"better with at least {WARN_CHARS:,} (more posts, or keep replies)")
+            notes.append(msg)
+            warnings.warn(msg, DataWarning, stacklevel=2)
+
+    out = Path(out) if out else paths.datasets_dir() / bot_name([a.handle for a in accounts])
+    settings = {"clean": clean.to_dict(), "min_chars": minimum, "sources": specs}
+    stats = write_dataset(out, accounts, settings, split)
+    return Dataset(out, stats, notes)

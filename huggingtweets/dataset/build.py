@@ -1,0 +1,204 @@
+"""From cleaned posts to the dataset folder: split, balancing, ``stats.json`` and a content hash.
+
+The folder holds ``train.jsonl`` and ``valid.jsonl`` (one ``{"text", "handle", "id"}`` object per
+line) and ``stats.json``. The split is decided per post by a seeded hash of (handle, post id), so it is
+stable: the same posts always fall on the same side, and adding posts never moves old ones.
+Balancing follows the original: with several accounts, each account's training posts are repeated
+until its text matches the longest account's character count (repeats carry ``"copy": k``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..errors import DatasetError
+
+# The original measured "enough data" on posts joined by GPT-2's end-of-text token.
+EOT = "<|endoftext|>"
+MIN_CHARS = 6_000
+WARN_CHARS = 40_000
+FORMAT_VERSION = 1
+
+
+@dataclass
+class AccountData:
+    """One account's cleaned posts with its profile and counts, ready to be split."""
+
+    handle: str
+    name: str | None
+    network: str
+    source: str
+    texts: list[tuple[str, str]]  # (post id, clean text)
+    counts: dict[str, int]
+    profile: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chars(self) -> int:
+        """Characters of kept text joined by the end-of-text token, as the original counted."""
+        if not self.texts:
+            return 0
+        return sum(len(t) for _, t in self.texts) + len(EOT) * (len(self.texts) - 1)
+
+
+@dataclass
+class SplitSettings:
+    valid_fraction: float = 0.1
+    """Share of each account's posts held out for validation (``--valid-fraction``)."""
+    seed: int = 42
+    """Seed of the split and of the balancing sample (``--seed``)."""
+    balance: bool = True
+    """Repeat smaller accounts' posts to match the largest (``--no-balance`` turns it off)."""
+
+
+def _unit(seed: int, handle: str, post_id: str) -> float:
+    h = hashlib.blake2b(f"{seed}\0{handle}\0{post_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "big") / 2**64
+
+
+def split(acc: AccountData, s: SplitSettings) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    if s.valid_fraction <= 0 or len(acc.texts) < 2:
+        return list(acc.texts), []
+    keyed = [(_unit(s.seed, acc.handle, pid), pid, text) for pid, text in acc.texts]
+    train = [(pid, t) for u, pid, t in keyed if u >= s.valid_fraction]
+    valid = [(pid, t) for u, pid, t in keyed if u < s.valid_fraction]
+    if not valid:  # a small account still gets one validation post
+        u, pid, t = min(keyed)
+        valid = [(pid, t)]
+        train = [(p, x) for p, x in train if p != pid]
+    return train, valid
+
+
+def balance_repeats(train: dict[str, list[tuple[str, str]]], seed: int) -> dict[str, list[tuple[str, str, int]]]:
+    """Per handle, the training rows with their copy number, repeated up to the longest account's chars."""
+    chars = {h: sum(len(t) for _, t in rows) for h, rows in train.items()}
+    target = max(chars.values(), default=0)
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for h, rows in train.items():
+        result = [(pid, t, 0) for pid, t in rows]
+        have, copy = chars[h], 1
+        if have == 0:
+            out[h] = result
+            continue
+        while have + chars[h] <= target:  # whole copies first
+            result.extend((pid, t, copy) for pid, t in rows)
+            have += chars[h]
+            copy += 1
+        rng = random.Random(f"{seed}:{h}")
+        for pid, t in rng.sample(rows, len(rows)):  # then a seeded sample for the remainder
+            if have >= target:
+                break
+            result.append((pid, t, copy))
+            have += len(t)
+        out[h] = result
+    return out
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> bytes:
+    data = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return data
+
+
+def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, Any],
+                  split_settings: SplitSettings) -> dict[str, Any]:
+    """Split, balance and write the folder; return the ``stats.json`` content."""
+    train_rows: dict[str, list[tuple[str, str]]] = {}
+    valid_rows: dict[str, list[tuple[str, str]]] = {}
+    for acc in accounts:
+        train_rows[acc.handle], valid_rows[acc.handle] = split(acc, split_settings)
+    if split_settings.balance and len(accounts) > 1:
+        repeated = balance_repeats(train_rows, split_settings.seed)
+    else:
+        repeated = {h: [(p, t, 0) for p, t in rows] for h, rows in train_rows.items()}
+
+    train: list[dict] = []
+    valid: list[dict] = []
+    for acc in accounts:
+        for pid, text, copy in repeated[acc.handle]:
+            row = {"text": text, "handle": acc.handle, "id": pid}
+            if copy:
+                row["copy"] = copy
+            train.append(row)
+        valid.extend({"text": t, "handle": acc.handle, "id": p} for p, t in valid_rows[acc.handle])
+
+    out.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    for name, rows in (("train.jsonl", train), ("valid.jsonl", valid)):
+        data = _write_jsonl(out / name, rows)
+        digest.update(name.encode() + b"\0" + data)
+
+    users = []
+    for acc in accounts:
+        u: dict[str, Any] = {"handle": acc.handle, "name": acc.name or acc.handle}
+        u.update(acc.counts)
+        u.update({
+            "network": acc.network,
+            "source": acc.source,
+            "kept_chars": acc.chars,
+            "train_posts": len(train_rows[acc.handle]),
+            "valid_posts": len(valid_rows[acc.handle]),
+            "train_rows": len(repeated[acc.handle]),
+            "avatar_url": acc.profile.get("avatar_url"),
+            "url": acc.profile.get("url"),
+        })
+        users.append(u)
+    stats = {
+        "format": FORMAT_VERSION,
+        "hash": "sha256:" + digest.hexdigest(),
+        "bot": "-".join(sorted(a.handle.lower() for a in accounts)),
+        "users": users,
+        "settings": {**settings, **asdict(split_settings)},
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    tmp = out / "stats.json.tmp"
+    tmp.write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2) + b"\n")
+    os.replace(tmp, out / "stats.json")
+    return stats
+
+
+def load_stats(folder: str | Path) -> dict[str, Any]:
+    """Read and check a dataset folder's ``stats.json``; raise DatasetError with the fix if malformed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: no such dataset folder; create one with "
+                           f"`huggingtweets prepare SOURCE -o {folder}`")
+    missing = [n for n in ("train.jsonl", "valid.jsonl", "stats.json") if not (folder / n).is_file()]
+    if missing:
+        raise DatasetError(f"{folder}: not a dataset folder (missing {', '.join(missing)}); "
+                           f"create one with `huggingtweets prepare SOURCE -o {folder}`")
+    try:
+        stats = orjson.loads((folder / "stats.json").read_bytes())
+        users = stats["users"]
+        assert isinstance(users, list) and users and all("handle" in u for u in users)
+    except (orjson.JSONDecodeError, KeyError, TypeError, AssertionError):
+        raise DatasetError(f"{folder}/stats.json is malformed; recreate the folder with "
+                           f"`huggingtweets prepare`") from None
+    return stats
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a ``train.jsonl``/``valid.jsonl``; raise DatasetError naming the bad line."""
+    rows = []
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = orjson.loads(line)
+                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                    raise ValueError
+            except ValueError:
+                raise DatasetError(f"{path}, line {n}: expected a JSON object with a \"text\" string; "
+                                   f"recreate the folder with `huggingtweets prepare`") from None
+            rows.append(row)
+    return rows

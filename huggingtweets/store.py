@@ -1,0 +1,156 @@
+"""The local store of fetched posts: one SQLite file, one row per (network, account, post id).
+
+The raw record is kept, so the dataset can be rebuilt with other cleaning options without fetching
+again. Inserting is idempotent: importing the same archive twice adds nothing, and a later, larger
+archive adds only what is new. Each page of posts is saved in one transaction together with the
+source's fetch state, so an interrupted fetch loses nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+import orjson
+
+from . import paths
+from .errors import StoreError
+from .sources.base import Post, Profile
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    network TEXT NOT NULL,
+    account TEXT NOT NULL,
+    handle TEXT NOT NULL,
+    name TEXT,
+    profile TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (network, account)
+);
+CREATE TABLE IF NOT EXISTS posts (
+    network TEXT NOT NULL,
+    account TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at TEXT,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    in_reply_to TEXT,
+    lang TEXT,
+    raw BLOB NOT NULL,
+    fetched_at REAL NOT NULL,
+    PRIMARY KEY (network, account, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fetch_state (
+    network TEXT NOT NULL,
+    account TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (network, account, key)
+);
+"""
+
+
+@dataclass
+class AccountRef:
+    network: str
+    account: str
+
+
+class Store:
+    """A SQLite file of posts. ``Store()`` opens the user's store (``$HUGGINGTWEETS_HOME``)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else paths.store_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot open the post store {self.path}: {e}; "
+                             f"set HUGGINGTWEETS_HOME to another folder") from e
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.db:  # commits on success, rolls back on any exception (Ctrl-C included)
+            yield self.db
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def save_profile(self, network: str, account: str, profile: Profile) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO accounts VALUES (?,?,?,?,?,?) ON CONFLICT(network, account) DO UPDATE "
+                "SET handle=excluded.handle, name=excluded.name, profile=excluded.profile, "
+                "updated_at=excluded.updated_at",
+                (network, account, profile.handle, profile.name,
+                 orjson.dumps(profile.to_dict()).decode(), time.time()),
+            )
+
+    def save_page(self, network: str, account: str, posts: Iterable[Post],
+                  state: Mapping[str, str] | None = None) -> int:
+        """Insert posts not yet stored and the fetch state, in one transaction; return how many were new."""
+        now = time.time()
+        rows = [
+            (network, account, p.id, p.created_at, p.kind, p.text, p.in_reply_to, p.lang,
+             orjson.dumps(p.raw), now)
+            for p in posts
+        ]
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO posts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            new = db.total_changes - before
+            if state:
+                db.executemany(
+                    "INSERT INTO fetch_state VALUES (?,?,?,?) ON CONFLICT(network, account, key) "
+                    "DO UPDATE SET value=excluded.value",
+                    [(network, account, k, str(v)) for k, v in state.items()],
+                )
+        return new
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def fetch_state(self, network: str, account: str) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT key, value FROM fetch_state WHERE network=? AND account=?", (network, account))
+        return dict(rows.fetchall())
+
+    def profile(self, network: str, account: str) -> Profile | None:
+        row = self.db.execute(
+            "SELECT profile FROM accounts WHERE network=? AND account=?", (network, account)).fetchone()
+        return Profile(**orjson.loads(row[0])) if row else None
+
+    def count(self, network: str, account: str) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM posts WHERE network=? AND account=?", (network, account)).fetchone()[0]
+
+    def posts(self, network: str, account: str, raw: bool = True) -> Iterator[Post]:
+        """The account's posts, oldest first (by date, then id)."""
+        cols = "id, text, kind, created_at, in_reply_to, lang" + (", raw" if raw else "")
+        cur = self.db.execute(
+            f"SELECT {cols} FROM posts WHERE network=? AND account=? "
+            "ORDER BY created_at, length(id), id", (network, account))
+        for row in cur:
+            yield Post(id=row[0], text=row[1], kind=row[2], created_at=row[3], in_reply_to=row[4],
+                       lang=row[5], raw=orjson.loads(row[6]) if raw else {})
+
+    def accounts(self) -> list[tuple[str, str, str, int]]:
+        """(network, account, handle, number of posts) for every stored account."""
+        return self.db.execute(
+            "SELECT a.network, a.account, a.handle, COUNT(p.id) FROM accounts a LEFT JOIN posts p "
+            "ON p.network=a.network AND p.account=a.account GROUP BY a.network, a.account "
+            "ORDER BY a.network, a.account").fetchall()
