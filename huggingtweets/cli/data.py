@@ -105,6 +105,8 @@ def fetch(sources: tuple[str, ...], quiet: bool, **kw: Any) -> None:
     results = api_fetch(sources, build_source_options(kw), progress=progress_factory(quiet))
     for r in results:
         click.echo(f"@{r.profile.handle} ({r.network}): {r.new:,} new, {r.total:,} stored")
+        for note in r.profile.extra.get("notes", []):
+            click.echo(f"Note: {note}", err=True)
 
 
 @click.command()
@@ -123,6 +125,9 @@ def prepare(sources: tuple[str, ...], output: str | None, quiet: bool, **kw: Any
                          min_chars=min_chars, progress=progress_factory(quiet))
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)
+    for u in ds.stats["users"]:
+        for note in u.get("notes", []):
+            click.echo(f"Note: {note}", err=True)
     click.echo(format_table(ds.stats["users"]))
     n_train = sum(u["train_rows"] for u in ds.stats["users"])
     n_valid = sum(u["valid_posts"] for u in ds.stats["users"])

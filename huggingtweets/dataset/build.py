@@ -151,6 +151,11 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
             "avatar_url": acc.profile.get("avatar_url"),
             "url": acc.profile.get("url"),
         })
+        extra = acc.profile.get("extra") or {}
+        if extra.get("notes"):
+            u["notes"] = list(extra["notes"])
+        if extra.get("retweets_excluded"):
+            u["retweets_excluded"] = True  # the service left retweets out: their count is unknown
         users.append(u)
     stats = {
         "format": FORMAT_VERSION,

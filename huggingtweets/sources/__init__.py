@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from ..errors import UnknownSchemeError
 from .base import KINDS, Page, Post, Profile, Source, SourceOptions, bot_name, check_handle
 
@@ -10,6 +11,9 @@ from .base import KINDS, Page, Post, Profile, Source, SourceOptions, bot_name, c
 REGISTRY: dict[str, str] = {
     "archive": "huggingtweets.sources.archive:ArchiveSource",
     "file": "huggingtweets.sources.files:FileSource",
+    "x": "huggingtweets.sources.x_api:XSource",
+    "mastodon": "huggingtweets.sources.mastodon:MastodonSource",
+    "bsky": "huggingtweets.sources.bluesky:BlueskySource",
 }
 
 
@@ -17,13 +21,26 @@ def schemes() -> list[str]:
     return sorted(REGISTRY)
 
 
+# Profile URLs pasted from a browser name their network themselves.
+_URL_SCHEMES = (
+    (re.compile(r"^https?://(?:www\.)?bsky\.app/profile/[^/\s]+/?$"), "bsky"),
+    (re.compile(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/\w{1,15}/?$"), "x"),
+    (re.compile(r"^https?://[^/\s]+/@[^/\s]+/?$"), "mastodon"),
+)
+
+
 def split_spec(spec: str) -> tuple[str, str]:
-    """``"archive:a.zip"`` -> ``("archive", "a.zip")``; raise with the valid schemes otherwise."""
+    """``"archive:a.zip"`` -> ``("archive", "a.zip")``; raise with the valid schemes otherwise.
+
+    Shorthands: ``@handle`` is X, ``@user@server`` is Mastodon, and a profile URL names its network.
+    """
+    for pattern, scheme in _URL_SCHEMES:
+        if pattern.match(spec):
+            return scheme, spec
+    if spec.startswith("@") and ":" not in spec:
+        return ("mastodon", spec) if "@" in spec[1:] else ("x", spec[1:])
     scheme, sep, value = spec.partition(":")
     if not sep or scheme.lower() not in REGISTRY or not value:
-        # A bare "@handle" is shorthand for x:handle once the X source is registered.
-        if spec.startswith("@") and "x" in REGISTRY and "@" not in spec[1:]:
-            return "x", spec[1:]
         raise UnknownSchemeError(spec, schemes())
     return scheme.lower(), value
 
