@@ -92,3 +92,130 @@ class DatasetError(HuggingTweetsError):
 
 class StoreError(HuggingTweetsError):
     pass
+
+
+class MissingTokenError(UsageError):
+    """A live source needs a token that the environment does not hold."""
+
+    def __init__(self, variable: str, message: str):
+        self.variable = variable
+        super().__init__(message)
+
+
+class AccountUnavailableError(FetchError):
+    """The account cannot be read: unknown, protected, suspended, or opted out of logged-out viewing."""
+
+    def __init__(self, network: str, handle: str, reason: str, message: str):
+        self.network, self.handle, self.reason = network, handle, reason
+        super().__init__(message)
+
+
+class HttpStatusError(FetchError):
+    """A live service answered with an error status that retrying would not fix."""
+
+    def __init__(self, service: str, status: int, url: str, detail: str, message: str | None = None):
+        self.service, self.status, self.url, self.detail = service, status, url, detail
+        super().__init__(message or f"{service}: HTTP {status} from {url}"
+                         + (f": {detail}" if detail else ""))
+
+
+class RateLimitError(FetchError):
+    """The service's rate limit resets later than we agree to wait."""
+
+    def __init__(self, service: str, wait_s: float, limit_s: float):
+        self.service, self.wait_s, self.limit_s = service, wait_s, limit_s
+        super().__init__(
+            f"{service}: rate limit reached; it resets in {_duration(wait_s)}, over the "
+            f"{_duration(limit_s)} wait limit; run the same command again then (what was fetched is "
+            f"kept and the fetch continues where it stopped), or raise HUGGINGTWEETS_MAX_RATE_LIMIT_WAIT "
+            f"(seconds)"
+        )
+
+
+def _duration(seconds: float) -> str:
+    s = max(0, round(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{round(s / 60)} min"
+    return f"{s // 3600} h {round(s % 3600 / 60)} min"
+
+
+class HandleMismatchError(UsageError):
+    """``--handle`` names another account than the export it is given with."""
+
+    def __init__(self, source: str, given: str, actual: str):
+        self.source, self.given, self.actual = source, given, actual
+        super().__init__(
+            f"{source} is the archive of @{actual}, not @{given}: drop --handle (the archive says "
+            f"whose it is) or pass the archive of @{given}"
+        )
+
+
+class TrainingError(HuggingTweetsError):
+    """Training could not start or could not go on."""
+
+
+class MissingDependencyError(TrainingError):
+    def __init__(self, module: str):
+        self.module = module
+        super().__init__(f"{module} is not installed; training and generation need the train extra: "
+                         f"pip install 'huggingtweets[train]'")
+
+
+class BaseModelError(TrainingError):
+    """A base model could not be found or loaded (a folder without weights, an unknown name)."""
+
+
+class BaseModelUnavailableError(BaseModelError):
+    def __init__(self, name: str, embedded: str):
+        self.name = name
+        super().__init__(
+            f"could not get base model {name!r} from the Hugging Face Hub (offline, or no such model); "
+            f"leave out --base-model to use the embedded {embedded}, or pass a local folder "
+            f"saved with save_pretrained (--base-model ./my-model)"
+        )
+
+
+class LoraTargetError(TrainingError):
+    def __init__(self, model_type: str, found: list[str]):
+        self.model_type, self.found = model_type, found
+        super().__init__(
+            f"--lora found no linear layers to adapt in this {model_type} model (module types found: "
+            f"{', '.join(found) or 'none'}); train it without --lora"
+        )
+
+
+class CheckpointError(TrainingError):
+    """No checkpoint to resume from, or one made with other settings."""
+
+
+class TrainingDataError(TrainingError):
+    """The dataset has too little text for the chosen settings."""
+
+
+class TrainingDivergedError(TrainingError):
+    def __init__(self, step: int, loss: float, checkpoint: str | None):
+        self.step, self.loss, self.checkpoint = step, loss, checkpoint
+        kept = (f"the last good checkpoint is kept in {checkpoint}" if checkpoint
+                else "no checkpoint had been saved yet")
+        super().__init__(f"training loss became {loss} at step {step}: train again with a lower learning "
+                         f"rate (--lr) or --precision fp32; {kept}")
+
+
+class TrainingInterrupted(TrainingError):
+    exit_code = 130
+
+    def __init__(self, step: int, checkpoint: str | None):
+        self.step, self.checkpoint = step, checkpoint
+        where = (f"checkpoint saved in {checkpoint}; run the same command with --resume to continue"
+                 if checkpoint else "nothing was saved")
+        super().__init__(f"training interrupted at step {step}; {where}")
+
+
+class ModelFolderError(HuggingTweetsError):
+    """A trained model folder is missing or incomplete."""
+
+
+class GenerationError(HuggingTweetsError):
+    """A generation worker of the web app could not load the model, or stopped."""
