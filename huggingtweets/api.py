@@ -109,14 +109,16 @@ def fetch(specs: Iterable[str], options: SourceOptions | None = None, store: Sto
 
 
 def drop_superseded(posts: list[Post]) -> list[Post]:
-    """Keep only the latest version of edited posts (X archives list every version)."""
+    """Keep only the latest stored version of edited posts (X archives list every version)."""
+    present = {p.id for p in posts}
     older: set[str] = set()
     for p in posts:
         info = p.raw.get("edit_info") if p.raw else None
         ids = (info or {}).get("initial", {}).get("editTweetIds") or p.raw.get("edit_history_tweet_ids") or []
-        if len(ids) > 1:
-            newest = max(ids, key=lambda i: (len(i), i))
-            older.update(i for i in ids if i != newest)
+        stored = [i for i in ids if i in present]
+        if len(stored) > 1:
+            newest = max(stored, key=lambda i: (len(i), i))
+            older.update(i for i in stored if i != newest)
     return [p for p in posts if p.id not in older] if older else posts
 
 

@@ -241,7 +241,7 @@ def test_mastodon_follows_link_headers_and_turns_html_into_text(fake):
     for s in posts[:90]:
         assert got[masto_id(s.n)].kind == kinds.get(s.kind, s.kind)
     assert "account" not in got[masto_id(1)].raw
-    assert r.profile.handle == "bob@127.0.0.1" and r.account == f"{acc.id}@{fake.url[7:]}"
+    assert r.profile.handle == "bob@127.0.0.1" and r.account == "bob@127.0.0.1"
     assert r.profile.avatar_url.endswith("/static/a.png") and r.profile.url == f"{fake.url}/@bob"
 
 

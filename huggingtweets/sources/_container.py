@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Literal
 
-from ..errors import ArchiveFormatError, ArchiveTooLargeError, SourceNotFoundError
+from ..errors import ArchiveFormatError, ArchiveTooLargeError, SourceNotFoundError, UsageError
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
 _CHUNK = 1024 * 1024
@@ -31,7 +31,7 @@ def max_member_bytes() -> int:
     try:
         return int(value)
     except ValueError:
-        raise ArchiveFormatError(
+        raise UsageError(
             f"HUGGINGTWEETS_MAX_UNZIP_BYTES={value!r} is not a number of bytes; "
             f"set it to an integer such as {DEFAULT_MAX_BYTES}") from None
 

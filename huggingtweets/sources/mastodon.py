@@ -118,7 +118,9 @@ class MastodonSource:
         self._profile = Profile(
             handle=handle, name=account.get("display_name") or username,
             avatar_url=account.get("avatar_static") or account.get("avatar"),
-            account_id=f"{self._account_id}@{self.server}", url=account.get("url"), extra=extra)
+            # No account_id: the store then keys the account by its handle, user@server, the same
+            # key an account export gets, so the export and the live API share one set of posts.
+            account_id=None, url=account.get("url"), extra=extra)
         return self._profile
 
     def _suspended(self) -> AccountUnavailableError:
