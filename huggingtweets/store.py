@@ -42,8 +42,9 @@ CREATE TABLE IF NOT EXISTS posts (
     lang TEXT,
     raw BLOB NOT NULL,
     fetched_at REAL NOT NULL,
+    versions TEXT,
     PRIMARY KEY (network, account, id)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS fetch_state (
     network TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -70,10 +71,18 @@ class Store:
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB: imports of large archives
             self.db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open the post store {self.path}: {e}; "
                              f"set HUGGINGTWEETS_HOME to another folder") from e
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older version up to this schema (columns only ever added)."""
+        cols = {row[1] for row in self.db.execute("PRAGMA table_info(posts)")}
+        if "versions" not in cols:
+            self.db.execute("ALTER TABLE posts ADD COLUMN versions TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -107,12 +116,12 @@ class Store:
         now = time.time()
         rows = [
             (network, account, p.id, p.created_at, p.kind, p.text, p.in_reply_to, p.lang,
-             orjson.dumps(p.raw), now)
+             orjson.dumps(p.raw), now, ",".join(p.versions) if p.versions else None)
             for p in posts
         ]
         with self.transaction() as db:
             before = db.total_changes
-            db.executemany("INSERT OR IGNORE INTO posts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT OR IGNORE INTO posts VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
             new = db.total_changes - before
             if state:
                 db.executemany(
@@ -139,14 +148,14 @@ class Store:
             "SELECT COUNT(*) FROM posts WHERE network=? AND account=?", (network, account)).fetchone()[0]
 
     def posts(self, network: str, account: str, raw: bool = True) -> Iterator[Post]:
-        """The account's posts, oldest first (by date, then id)."""
-        cols = "id, text, kind, created_at, in_reply_to, lang" + (", raw" if raw else "")
+        """The account's posts, oldest first (by date, then id); ``raw=False`` skips the raw records."""
+        cols = "id, text, kind, created_at, in_reply_to, lang, versions" + (", raw" if raw else "")
         cur = self.db.execute(
             f"SELECT {cols} FROM posts WHERE network=? AND account=? "
             "ORDER BY created_at, length(id), id", (network, account))
         for row in cur:
-            yield Post(id=row[0], text=row[1], kind=row[2], created_at=row[3], in_reply_to=row[4],
-                       lang=row[5], raw=orjson.loads(row[6]) if raw else {})
+            yield Post(row[0], row[1], row[2], row[3], row[4], row[5],
+                       orjson.loads(row[7]) if raw else {}, tuple(row[6].split(",")) if row[6] else ())
 
     def accounts(self) -> list[tuple[str, str, str, int]]:
         """(network, account, handle, number of posts) for every stored account."""

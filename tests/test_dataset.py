@@ -175,17 +175,20 @@ def test_too_little_text_errors_and_writes_nothing(tmp_path):
     assert ds.warnings
 
 
-def test_edited_posts_keep_latest_version(tmp_path):
+def test_edited_posts_keep_latest_version_across_imports(tmp_path):
     make_account("jane", 300)
     posts = ACCOUNTS["jane"][1]
-    posts.append(Post(id="9001", text="first version with a typo in it",
-                      raw={"edit_info": {"initial": {"editTweetIds": ["9001", "9002"]}}}))
-    posts.append(Post(id="9002", text="second version with the typo fixed",
-                      raw={"edit_info": {"edit": {"initialTweetId": "9001"}}}))
+    # The first archive was made before the edit: the post had one version.
+    posts.append(Post(id="9001", text="first version with a typo in it"))
+    ht.fetch(["mem:jane"])
+    # A later archive lists both versions.
+    posts[-1] = Post(id="9001", text="first version with a typo in it", versions=("9001", "9002"))
+    posts.append(Post(id="9002", text="second version with the typo fixed", versions=("9001", "9002")))
     ds = ht.prepare(["mem:jane"], tmp_path / "ds")
     texts = [json.loads(l)["text"] for f in ("train.jsonl", "valid.jsonl") for l in open(tmp_path / "ds" / f)]
     assert "second version with the typo fixed" in texts
     assert "first version with a typo in it" not in texts
+    assert ds.stats["users"][0]["downloaded"] == 301
 
 
 def test_handles_and_schemes_are_checked():

@@ -289,7 +289,17 @@ def x_posts(tweets: list[dict], notes: Iterable[dict], own_id: str | None, handl
         else:
             kind = "original"
         yield Post(id=tid, text=text, kind=kind, created_at=created, in_reply_to=reply_to,
-                   lang=t.get("lang"), raw=raw)
+                   lang=t.get("lang"), raw=raw, versions=_versions(t))
+
+
+def _versions(t: dict) -> tuple[str, ...]:
+    """Ids of every version of an edited post (empty when it was never edited)."""
+    info = t.get("edit_info")
+    if not info:
+        return ()
+    ids = ((info.get("initial") or {}).get("editTweetIds")
+           or ((info.get("edit") or {}).get("editControlInitial") or {}).get("editTweetIds") or ())
+    return tuple(str(i) for i in ids) if len(ids) > 1 else ()
 
 
 def _to_self(t: dict, own_id: str | None, handle_l: str) -> bool:

@@ -17,14 +17,16 @@ PostKind = Literal["original", "retweet", "reply", "quote"]
 KINDS: tuple[str, ...] = ("original", "retweet", "reply", "quote")
 
 
-@dataclass
+@dataclass(slots=True)
 class Post:
     """One post as the source had it, before any cleaning.
 
     ``text`` is plain text (HTML entities decoded where the format escapes them, short links expanded
     where the format says where they lead). ``kind`` is ``original``, ``retweet`` (a boost or repost),
     ``reply`` (to someone else; a reply to oneself is a thread and counts as ``original``) or ``quote``.
-    ``created_at`` is ISO 8601 in UTC when the source gives a date, else None.
+    ``created_at`` is ISO 8601 in UTC (``2022-07-27T15:19:52Z``) when the source gives a date, else None.
+    ``versions`` lists the ids of every version of an edited post (X keeps one post per version), so
+    that a dataset keeps only the newest stored version even across several imports.
     """
 
     id: str
@@ -34,6 +36,7 @@ class Post:
     in_reply_to: str | None = None
     lang: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    versions: tuple[str, ...] = ()
 
 
 @dataclass

@@ -235,7 +235,8 @@ class XSource:
         else:
             kind = "original"  # a reply to oneself continues a thread
         return Post(id=str(t["id"]), text=text, kind=kind, created_at=utc_iso(t.get("created_at")),
-                    in_reply_to=replied_to, lang=t.get("lang"), raw=t)
+                    in_reply_to=replied_to, lang=t.get("lang"), raw=t,
+                    versions=tuple(map(str, edits)) if len(edits := t.get("edit_history_tweet_ids") or ()) > 1 else ())
 
 
 def _expand_links(text: str, urls: list) -> str:
