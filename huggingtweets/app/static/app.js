@@ -1,0 +1,329 @@
+// The page of the huggingtweets web app: renders /api/state and sends the three steps' forms.
+// Text from posts and models is only ever set with textContent, never parsed as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let state = null;
+let pollTimer = null;
+let optionsShown = false;
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "className") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function showError(id, message) {
+  const node = $(id);
+  node.textContent = message || "";
+  node.hidden = !message;
+}
+
+async function call(method, url, body) {
+  const init = { method, credentials: "same-origin", headers: {} };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (e) {
+    throw new Error("the app's server does not answer; is `huggingtweets app` still running?");
+  }
+  let data = null;
+  try { data = await response.json(); } catch (e) { /* not JSON */ }
+  if (!response.ok) {
+    throw new Error((data && data.error) || `the server answered ${response.status}`);
+  }
+  return data;
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const s = Math.max(0, Math.round(seconds));
+  const m = Math.floor(s / 60);
+  return m ? `${m} min ${String(s % 60).padStart(2, "0")} s` : `${s} s`;
+}
+
+// --- step 1 ---------------------------------------------------------------------------------------
+
+function buildSourceRows(options) {
+  const rows = $("source-rows");
+  rows.replaceChildren();
+  for (let i = 0; i < options.max_sources; i++) {
+    const row = el("div", { className: "source-row", id: `source-row${i}` });
+    const kind = el("select", { id: `kind${i}`, name: `kind${i}`, "aria-label": `Source ${i + 1}` });
+    for (const [value, label] of Object.entries(options.networks)) {
+      kind.append(el("option", { value }, label));
+    }
+    kind.value = i === 0 ? "upload" : "x";
+    const value = el("input", { id: `value${i}`, name: `value${i}`, placeholder: "handle",
+                                "aria-label": `Source ${i + 1} handle` });
+    const file = el("input", { id: `file${i}`, name: `file${i}`, type: "file",
+                               accept: ".zip,.js,.json,.jsonl,.csv,.tsv,.txt",
+                               "aria-label": `Source ${i + 1} file` });
+    const sync = () => {
+      const upload = kind.value === "upload";
+      value.hidden = upload;
+      file.hidden = !upload;
+      value.placeholder = kind.value === "mastodon" ? "@user@server" :
+        kind.value === "bsky" ? "name.bsky.social" : "handle";
+    };
+    kind.addEventListener("change", sync);
+    sync();
+    row.append(kind, value, file);
+    rows.append(row);
+  }
+}
+
+async function download(event) {
+  event.preventDefault();
+  showError("prepare-error", "");
+  const form = new FormData();
+  for (let i = 0; i < state.options.max_sources; i++) {
+    const kind = $(`kind${i}`).value;
+    form.append(`kind${i}`, kind);
+    if (kind === "upload") {
+      const file = $(`file${i}`).files[0];
+      if (file) form.append(`file${i}`, file, file.name);
+    } else {
+      form.append(`value${i}`, $(`value${i}`).value);
+    }
+  }
+  form.append("handle", $("handle").value);
+  $("download").disabled = true;
+  $("prepare-status").textContent = "Uploading…";
+  try {
+    render(await call("POST", "/api/prepare", form));
+  } catch (e) {
+    $("prepare-status").textContent = "";
+    showError("prepare-error", e.message);
+    $("download").disabled = false;
+  }
+}
+
+function renderDataset(s) {
+  const p = s.prepare || {};
+  const running = p.status === "running";
+  $("download").disabled = running;
+  if (running) {
+    const counts = Object.entries(p.progress || {}).map(([who, n]) => `${who}: ${n.toLocaleString()} posts`);
+    $("prepare-status").textContent = "Downloading and cleaning… " + counts.join(", ");
+  } else if (p.status === "done" && s.dataset) {
+    $("prepare-status").textContent = `Ready: ${s.sources.join(", ")}`;
+  } else {
+    $("prepare-status").textContent = "";
+  }
+  showError("prepare-error", p.status === "error" ? p.error : "");
+  const d = s.dataset;
+  $("dataset").hidden = !d;
+  if (!d) return;
+  $("bot-name").textContent = d.bot;
+  const head = el("tr");
+  d.table.header.forEach((h) => head.append(el("th", { scope: "col" }, h)));
+  $("data-table").tHead.replaceChildren(head);
+  const body = $("data-table").tBodies[0];
+  body.replaceChildren(...d.table.rows.map((row) => {
+    const tr = el("tr");
+    tr.append(el("th", { scope: "row" }, row[0]));
+    row.slice(1).forEach((n) => tr.append(el("td", { className: "n" }, Number(n).toLocaleString())));
+    return tr;
+  }));
+  $("data-warnings").replaceChildren(...(d.warnings || []).map((w) => el("li", {}, w)));
+  $("samples").replaceChildren(...d.samples.map((p) => el("li", {}, `@${p.handle}: ${p.text}`)));
+  if (!$("repo-id").value) $("repo-id").placeholder = `your-name/huggingtweets-${d.bot}`;
+}
+
+// --- step 2 ---------------------------------------------------------------------------------------
+
+async function train(resume) {
+  showError("train-error", "");
+  const body = resume ? { resume: true } : {
+    base_model: $("base-model").value, recipe: $("recipe").value,
+    epochs: $("epochs").value, max_steps: $("max-steps").value,
+  };
+  try {
+    render(await call("POST", "/api/train", body));
+  } catch (e) {
+    showError("train-error", e.message);
+  }
+}
+
+async function cancel() {
+  try {
+    render(await call("POST", "/api/cancel"));
+  } catch (e) {
+    showError("train-error", e.message);
+  }
+}
+
+function renderTraining(s) {
+  const t = s.training || { status: "idle" };
+  const active = ["queued", "running", "cancelling"].includes(t.status);
+  $("train").disabled = active || !s.dataset || (s.prepare || {}).status === "running";
+  $("cancel").hidden = !["queued", "running"].includes(t.status);
+  $("resume").hidden = !t.resumable;
+  const bar = $("train-progress");
+  bar.hidden = t.status === "idle";
+  if (t.total) {
+    bar.max = t.total;
+    bar.value = Math.min(t.step || 0, t.total);
+  } else if (t.status === "done") {
+    bar.max = 1; bar.value = 1;
+  } else {
+    bar.removeAttribute("value"); // indeterminate while the model loads
+  }
+  let line = "";
+  if (t.status === "queued") {
+    line = t.position > 1 ? `Waiting: ${t.position - 1} other training run(s) go first.` :
+      "Waiting for the training run in progress to finish.";
+  } else if (t.status === "running" || t.status === "cancelling") {
+    line = t.message || "Training…";
+    if (t.step) {
+      line = `Step ${t.step}` + (t.total ? ` of ${t.total}` : "") +
+        (t.loss !== null && t.loss !== undefined ? ` · loss ${Number(t.loss).toFixed(3)}` : "") +
+        (t.eta_s !== null && t.eta_s !== undefined ? ` · ${duration(t.eta_s)} left` : "") +
+        (t.status === "cancelling" ? " · " + t.message : "");
+    }
+  } else if (t.status === "done" || t.status === "cancelled") {
+    line = t.message || "";
+  }
+  $("train-status").textContent = line;
+  if (t.status === "error") showError("train-error", t.message);
+}
+
+// --- step 3 ---------------------------------------------------------------------------------------
+
+async function generate(event) {
+  event.preventDefault();
+  showError("generate-error", "");
+  $("generate").disabled = true;
+  $("generate-status").textContent = "Writing… (the first time, the model loads first)";
+  try {
+    render(await call("POST", "/api/generate", { prompt: $("prompt").value }));
+    $("generate-status").textContent = "";
+  } catch (e) {
+    $("generate-status").textContent = "";
+    showError("generate-error", e.message);
+  } finally {
+    $("generate").disabled = !state || !state.model;
+  }
+}
+
+async function choosePreview(index) {
+  showError("generate-error", "");
+  $("generate-status").textContent = "Drawing the preview…";
+  try {
+    render(await call("POST", "/api/preview", { index }));
+    $("generate-status").textContent = "";
+  } catch (e) {
+    $("generate-status").textContent = "";
+    showError("generate-error", e.message);
+  }
+}
+
+async function publish(event) {
+  event.preventDefault();
+  showError("publish-error", "");
+  const token = $("token");
+  $("publish").disabled = true;
+  $("publish-status").textContent = "Publishing…";
+  try {
+    render(await call("POST", "/api/publish", { repo_id: $("repo-id").value, token: token.value }));
+  } catch (e) {
+    $("publish-status").textContent = "";
+    showError("publish-error", e.message);
+  } finally {
+    token.value = ""; // used once: the page keeps no copy either
+    $("publish").disabled = false;
+  }
+}
+
+let shownPreview = null;
+
+function renderPredictions(s) {
+  $("generate").disabled = !s.model;
+  if (!s.model) {
+    $("predictions").replaceChildren();
+    $("preview").hidden = true;
+    shownPreview = null;
+    if (!$("generate-status").textContent) $("generate-status").textContent = "Train a model first.";
+    return;
+  }
+  if ($("generate-status").textContent === "Train a model first.") $("generate-status").textContent = "";
+  const chosen = s.preview ? s.preview.index : -1;
+  $("predictions").replaceChildren(...s.predictions.map((p, i) => {
+    const li = el("li", { className: "prediction" + (i === chosen ? " chosen" : "") });
+    li.append(el("p", { className: "text" }, p.text));
+    const actions = el("div", { className: "actions" });
+    if (p.copy) actions.append(el("span", { className: "copy" }, "copies a training post"));
+    for (const [net, link] of Object.entries(p.share)) {
+      actions.append(el("a", { className: `share share-${net}`, href: link.url, target: "_blank",
+                               rel: "noopener noreferrer" }, link.label));
+    }
+    const use = el("button", { type: "button", className: "use-preview" },
+                   i === chosen ? "In the preview" : "Use for the preview");
+    use.addEventListener("click", () => choosePreview(i));
+    actions.append(use);
+    li.append(actions);
+    return li;
+  }));
+  $("preview").hidden = !s.preview;
+  if (s.preview && shownPreview !== s.preview.version) {
+    shownPreview = s.preview.version;
+    $("preview-image").src = `/api/preview.png?v=${s.preview.version}`;
+    fetch("/api/card", { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : ""))
+      .then((text) => { $("card").textContent = text; });
+  }
+  if (s.publish && s.publish.url) {
+    $("publish-status").replaceChildren("Published: ", el("a", { href: s.publish.url, target: "_blank",
+      rel: "noopener noreferrer", id: "published-link" }, s.publish.url));
+  }
+}
+
+// --- state ----------------------------------------------------------------------------------------
+
+function render(s) {
+  state = s;
+  if (!optionsShown) {
+    optionsShown = true;
+    buildSourceRows(s.options);
+    $("base-model").value = s.options.base_model;
+    $("recipe").replaceChildren(...s.options.recipes.map((r) => el("option", { value: r }, r)));
+    $("recipe").value = s.options.default_recipe;
+    $("prompt").value = s.prompt || s.options.default_prompt;
+  }
+  renderDataset(s);
+  renderTraining(s);
+  renderPredictions(s);
+  const busy = (s.prepare || {}).status === "running" ||
+    ["queued", "running", "cancelling"].includes((s.training || {}).status);
+  clearTimeout(pollTimer);
+  if (busy) pollTimer = setTimeout(refresh, 700);
+}
+
+async function refresh() {
+  try {
+    render(await call("GET", "/api/state"));
+  } catch (e) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(refresh, 3000);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("sources-form").addEventListener("submit", download);
+  $("train-form").addEventListener("submit", (e) => { e.preventDefault(); train(false); });
+  $("cancel").addEventListener("click", cancel);
+  $("resume").addEventListener("click", () => train(true));
+  $("generate-form").addEventListener("submit", generate);
+  $("publish-form").addEventListener("submit", publish);
+  refresh();
+});
