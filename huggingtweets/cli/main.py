@@ -17,6 +17,9 @@ from .. import __version__
 # ``register(group)``. Heavy libraries are imported inside the commands, never at module level.
 COMMAND_MODULES = [
     "huggingtweets.cli.data",
+    "huggingtweets.cli.model",
+    "huggingtweets.cli.app",
+    "huggingtweets.cli.publish",
 ]
 
 

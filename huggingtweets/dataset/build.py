@@ -149,6 +149,7 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
             "valid_posts": len(valid_rows[acc.handle]),
             "train_rows": len(repeated[acc.handle]),
             "avatar_url": acc.profile.get("avatar_url"),
+            "avatar_path": acc.profile.get("avatar_path"),
             "url": acc.profile.get("url"),
         })
         extra = acc.profile.get("extra") or {}

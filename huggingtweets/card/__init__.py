@@ -1,0 +1,21 @@
+"""How the card is written: the model card (``card.py`` + ``model_card.md.jinja``) and the preview
+image (``preview.py``), and ``finalize_bot``, which writes both at the end of training.
+
+    from huggingtweets.card import finalize_bot
+    finalize_bot("~/.huggingtweets/bots/jane", ["My dream is to ...", "My dream is ..."])
+
+Pillow and Jinja2 are imported when a card or an image is drawn, not on import.
+"""
+
+from __future__ import annotations
+
+from .card import (CARD_FILE, PREDICTIONS_FILE, PREVIEW_FILE, Account, CardData, card_data_from_folder,
+                   check_metadata, load_predictions, render_card, write_card)
+from .finalize import finalize_bot, redraw_preview, save_predictions
+from .preview import draw_preview
+
+__all__ = [
+    "CARD_FILE", "PREDICTIONS_FILE", "PREVIEW_FILE", "Account", "CardData", "card_data_from_folder",
+    "check_metadata", "draw_preview", "finalize_bot", "load_predictions", "redraw_preview", "render_card",
+    "save_predictions", "write_card",
+]

@@ -1,0 +1,364 @@
+"""Publishing a bot to the Hugging Face Hub, and taking it down again.
+
+``publish`` uploads a trained bot's folder to a model repository in one commit. Only an allow-list of
+files goes: the weights, the model and generation configs, the tokenizer, the card (``README.md``), the
+preview (``predictions.png``), ``stats.json``, ``training_config.json`` and ``metrics.json``. Never the
+posts (``*.jsonl``), checkpoints, optimizer or RNG state, tokens or the tracker's files. The JSON files
+are uploaded with secrets redacted and the home folder written ``~``. The card is rendered again with the
+repository's id before the upload, so that its "How to use" and thumbnail point at the repository, and
+the local card and ``hub.json`` are updated once the commit is made.
+
+The token comes from ``token=``, else ``HF_TOKEN`` or ``hf auth login`` (``huggingface_hub.get_token``)
+and is never printed, logged or written. ``HF_ENDPOINT`` points the client at another Hub.
+
+    from huggingtweets.hub import publish
+    result = publish("~/.huggingtweets/bots/jane")          # -> https://huggingface.co/USER/jane
+    publish("~/.huggingtweets/bots/jane", dry_run=True).files  # what would be uploaded, no network
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .card.card import (CARD_FILE, HUB_ENDPOINT, HUB_FILE, PREVIEW_FILE, STATS_FILE, card_data_from_folder,
+                        render_card)
+from .errors import HubAuthError, HubError, InvalidRepoIdError, ModelFolderError
+
+DRY_RUN_NAMESPACE = "USER"
+"""The namespace shown by ``--dry-run`` without ``--repo-id``: finding the real one needs the network."""
+
+WEIGHT_PATTERNS = ("model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json",
+                   "pytorch_model.bin", "pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json",
+                   "adapter_model.safetensors")
+CONFIG_PATTERNS = ("config.json", "generation_config.json", "adapter_config.json")
+TOKENIZER_PATTERNS = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+                      "merges.txt", "vocab.txt", "tokenizer.model", "spiece.model", "added_tokens.json",
+                      "chat_template.jinja", "chat_template.json")
+CARD_PATTERNS = (CARD_FILE, PREVIEW_FILE, STATS_FILE, "training_config.json", "metrics.json")
+ALLOW_PATTERNS = WEIGHT_PATTERNS + CONFIG_PATTERNS + TOKENIZER_PATTERNS + CARD_PATTERNS
+# JSON files written by the pipeline: uploaded through ``scrub`` (they may hold paths and settings).
+SCRUBBED = (STATS_FILE, "training_config.json", "metrics.json")
+
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+@dataclass
+class UploadFile:
+    path_in_repo: str
+    local: Path
+    size: int
+
+
+@dataclass
+class PublishResult:
+    repo_id: str
+    """``NAMESPACE/NAME``; with ``dry_run`` and no repo id given, the namespace is ``USER``."""
+    files: list[UploadFile]
+    skipped: list[str] = field(default_factory=list)
+    """Files and folders of the model folder left out (names; folders end with ``/``)."""
+    dry_run: bool = False
+    private: bool = False
+    url: str | None = None
+    commit_url: str | None = None
+
+
+# --- checks ------------------------------------------------------------------------------------------
+
+
+def check_repo_id(repo_id: str) -> str:
+    """``repo_id`` if it is a valid ``NAMESPACE/NAME`` Hub model id, else InvalidRepoIdError."""
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1:
+        raise InvalidRepoIdError(str(repo_id), "it needs exactly one '/' between namespace and name")
+    ns, name = repo_id.split("/")
+    for part, what in ((ns, "namespace"), (name, "name")):
+        if not part:
+            raise InvalidRepoIdError(repo_id, f"the {what} is empty")
+        if not _NAME.match(part):
+            raise InvalidRepoIdError(repo_id, f"the {what} {part!r} may only hold letters, digits, '-', '_' "
+                                              f"and '.', and must start and end with a letter or digit")
+        if "--" in part or ".." in part:
+            raise InvalidRepoIdError(repo_id, f"the {what} {part!r} contains '--' or '..'")
+    if len(name) > 96:
+        raise InvalidRepoIdError(repo_id, "the name is longer than 96 characters")
+    if name.endswith(".git"):
+        raise InvalidRepoIdError(repo_id, "the name ends with '.git'")
+    return repo_id
+
+
+def repo_name(bot: str) -> str:
+    """A Hub repository name from a bot's name (``user@server`` handles have characters it refuses)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", bot)
+    name = re.sub(r"-{2,}", "-", re.sub(r"\.{2,}", ".", name)).strip("-._")[:96].strip("-._")
+    if name.endswith(".git"):
+        name = name[:-4]
+    return name or "bot"
+
+
+def resolve_bot_folder(folder: str | Path) -> Path:
+    """A bot's folder: a path, or the name of a bot under ``$HUGGINGTWEETS_HOME/bots``.
+
+    Raises:
+        ModelFolderError: not a trained bot (no config, no weights or no ``stats.json``).
+    """
+    path = Path(folder).expanduser()
+    if not path.exists() and os.sep not in str(folder) and (paths.bots_dir() / str(folder)).is_dir():
+        path = paths.bots_dir() / str(folder)
+    if not path.is_dir():
+        raise ModelFolderError(f"{folder}: no such bot folder; train a bot with `huggingtweets train SOURCE` "
+                               f"(bots live in {paths.bots_dir()})")
+    names = {p.name for p in path.iterdir() if p.is_file()}
+    missing = []
+    if not names & {"config.json", "adapter_config.json"}:
+        missing.append("config.json")
+    if not any(fnmatch.fnmatch(n, pat) for n in names for pat in WEIGHT_PATTERNS):
+        missing.append("model weights (model.safetensors)")
+    if STATS_FILE not in names:
+        missing.append(STATS_FILE)
+    if missing:
+        raise ModelFolderError(f"{path} is not a trained bot (missing {', '.join(missing)}); pass the folder "
+                               f"that `huggingtweets train` wrote")
+    return path
+
+
+def publishable_files(folder: str | Path) -> tuple[list[Path], list[str]]:
+    """(files to upload, names left out) of a model folder: top-level files on the allow-list only."""
+    folder = Path(folder)
+    keep, skipped = [], []
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and not p.is_symlink() and any(fnmatch.fnmatch(p.name, pat) for pat in ALLOW_PATTERNS):
+            keep.append(p)
+        else:
+            skipped.append(p.name + ("/" if p.is_dir() else ""))
+    return keep, skipped
+
+
+def _public_json(path: Path) -> bytes:
+    """A JSON file as it may leave the machine: secrets redacted, the home folder written ``~``."""
+    from .tracking import scrub
+
+    data = scrub(json.loads(path.read_text(encoding="utf-8")))
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    home = str(Path.home())
+    if len(home) > 1:
+        text = text.replace(json.dumps(home)[1:-1], "~")
+    return text.encode("utf-8")
+
+
+# --- the Hub -----------------------------------------------------------------------------------------
+
+
+def _endpoint(endpoint: str | None) -> str | None:
+    # Read at call time: huggingface_hub reads HF_ENDPOINT once, when it is first imported.
+    chosen = endpoint or os.environ.get("HF_ENDPOINT")
+    return chosen.rstrip("/") if chosen else None
+
+
+def _token(token: str | None) -> str:
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    found = get_token()
+    if not found:
+        raise HubAuthError()
+    return found
+
+
+def _check_online() -> None:
+    from huggingface_hub import constants
+
+    offline = getattr(constants, "is_offline_mode", lambda: constants.HF_HUB_OFFLINE)()
+    if offline:
+        raise HubError("HF_HUB_OFFLINE is set, so nothing can be sent to the Hub: unset it to publish "
+                       "(or pass --dry-run to see what would be uploaded)")
+
+
+def _server_message(response: Any) -> str:
+    message = response.headers.get("X-Error-Message") or ""
+    if not message:
+        try:
+            body = response.json()
+            message = (body.get("error") or body.get("message") or "") if isinstance(body, dict) else ""
+        except Exception:
+            message = ""
+    return " ".join(str(message).split())[:200]
+
+
+def _hub_error(e: Exception, action: str, repo_id: str | None = None) -> HubError:
+    """One line for a failed Hub request; never includes the token (the client's messages do not)."""
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    target = f" {repo_id}" if repo_id else ""
+    if isinstance(e, RepositoryNotFoundError):
+        return HubError(f"{repo_id}: no such model repository on the Hub, or your token cannot access it; "
+                        f"check the id (NAMESPACE/NAME)")
+    if isinstance(e, HfHubHTTPError) and e.response is not None:
+        status = e.response.status_code
+        server = _server_message(e.response)
+        detail = f": {server}" if server else ""
+        if status == 401:
+            return HubAuthError("the Hub refused the token (401 Unauthorized): run `hf auth login` again, or "
+                                "set HF_TOKEN to a valid token with write access")
+        if status == 403:
+            ns, _, name = (repo_id or "/").partition("/")
+            return HubError(f"the Hub refused to {action}{target} (403 Forbidden{detail}); use a token with "
+                            f"write access to {ns!r}, or pass --repo-id YOUR-NAME/{name or 'NAME'}")
+        return HubError(f"could not {action}{target}: the Hub answered {status}{detail}")
+    if isinstance(e, ValueError) and "metadata" in str(e).lower():
+        return HubError(f"the Hub refused the card's metadata: {' '.join(str(e).split())[:300]}")
+    return HubError(f"could not {action}{target}: {type(e).__name__}: {' '.join(str(e).split())[:200]}; "
+                    f"check the network connection (or HF_ENDPOINT)")
+
+
+def _api(token: str, endpoint: str | None):
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=endpoint, token=token)
+
+
+def publish(folder: str | Path, repo_id: str | None = None, private: bool = False, dry_run: bool = False,
+            token: str | None = None, endpoint: str | None = None,
+            commit_message: str | None = None) -> PublishResult:
+    """Upload a trained bot to the Hugging Face Hub in one commit.
+
+    Args:
+        folder: the bot's folder (or its name under ``$HUGGINGTWEETS_HOME/bots``).
+        repo_id: ``NAMESPACE/NAME``; default: your user name and the bot's name.
+        private: create the repository private (an existing repository keeps its visibility).
+        dry_run: only list what would be uploaded and where; nothing is sent, no token is needed.
+        token: a Hub token with write access (default: ``HF_TOKEN``, else the one ``hf auth login`` saved).
+        endpoint: another Hub (default: ``HF_ENDPOINT``, else https://huggingface.co).
+    Returns:
+        The repository, its URL and the files uploaded (or that would be).
+    Raises:
+        ModelFolderError: the folder is not a trained bot.
+        InvalidRepoIdError: ``repo_id`` is not ``NAMESPACE/NAME``.
+        HubAuthError: no token, or the Hub refused it.
+        HubError: the Hub refused or failed the upload.
+
+    Example:
+        >>> publish("bots/jane", repo_id="jane/jane-bot", dry_run=True).files[0].path_in_repo
+        'README.md'
+    """
+    path = resolve_bot_folder(folder)
+    if repo_id is not None:
+        check_repo_id(repo_id)
+    data = card_data_from_folder(path)
+    files, skipped = publishable_files(path)
+    uploads = {p.name: UploadFile(p.name, p, p.stat().st_size) for p in files}
+    if CARD_FILE not in uploads:
+        # The card is always published, rendered now if training did not write one.
+        uploads[CARD_FILE] = UploadFile(CARD_FILE, path / CARD_FILE, 0)
+    ordered = sorted(uploads.values(), key=lambda u: (u.path_in_repo != CARD_FILE, u.path_in_repo))
+    if dry_run:
+        target = repo_id or f"{DRY_RUN_NAMESPACE}/{repo_name(data.bot)}"
+        return PublishResult(target, ordered, skipped, dry_run=True, private=private)
+
+    endpoint = _endpoint(endpoint)
+    token = _token(token)
+    _check_online()
+    api = _api(token, endpoint)
+    try:
+        if repo_id is None:
+            user = api.whoami()
+            repo_id = check_repo_id(f"{user['name']}/{repo_name(data.bot)}")
+        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+    except Exception as e:
+        if isinstance(e, (HubError, InvalidRepoIdError)):
+            raise
+        raise _hub_error(e, "create", repo_id) from None
+
+    from huggingface_hub import CommitOperationAdd
+
+    data.repo_id = repo_id
+    data.endpoint = (endpoint or HUB_ENDPOINT).rstrip("/")
+    data.preview_available = PREVIEW_FILE in uploads
+    card = render_card(data).encode("utf-8")
+    operations = []
+    for u in ordered:
+        if u.path_in_repo == CARD_FILE:
+            content: bytes | str = card
+            u.size = len(card)
+        elif u.path_in_repo in SCRUBBED:
+            content = _public_json(u.local)
+            u.size = len(content)
+        else:
+            content = str(u.local)
+        operations.append(CommitOperationAdd(path_in_repo=u.path_in_repo, path_or_fileobj=content))
+    try:
+        info = api.create_commit(repo_id, operations, repo_type="model",
+                                 commit_message=commit_message or f"Upload {data.bot}, made with huggingtweets")
+    except Exception as e:
+        raise _hub_error(e, "upload to", repo_id) from None
+
+    # The local card now matches the published one, and the folder remembers where it went.
+    (path / CARD_FILE).write_bytes(card)
+    url = f"{data.endpoint}/{repo_id}"
+    (path / HUB_FILE).write_text(json.dumps({"repo_id": repo_id, "endpoint": data.endpoint, "url": url,
+                                             "commit": getattr(info, "oid", None), "private": private},
+                                            indent=2) + "\n", encoding="utf-8")
+    return PublishResult(repo_id, ordered, skipped, dry_run=False, private=private, url=url,
+                         commit_url=getattr(info, "commit_url", None))
+
+
+def unpublish(repo_id: str, token: str | None = None, endpoint: str | None = None,
+              folder: str | Path | None = None) -> str:
+    """Delete a published bot's repository from the Hub; return the URL it had.
+
+    When ``folder`` is the bot's folder, its ``hub.json`` is removed and its card rendered again
+    without the repository.
+
+    Raises:
+        InvalidRepoIdError, HubAuthError, HubError (no such repository, or not yours).
+    """
+    check_repo_id(repo_id)
+    endpoint = _endpoint(endpoint)
+    token = _token(token)
+    _check_online()
+    api = _api(token, endpoint)
+    try:
+        api.delete_repo(repo_id, repo_type="model")
+    except Exception as e:
+        raise _hub_error(e, "delete", repo_id) from None
+    if folder is not None:
+        hub_file = Path(folder) / HUB_FILE
+        try:
+            published = json.loads(hub_file.read_text(encoding="utf-8")).get("repo_id")
+        except (OSError, ValueError, AttributeError):
+            published = None
+        if published == repo_id:
+            hub_file.unlink()
+            from .card.card import write_card
+
+            write_card(folder)
+    return f"{(endpoint or HUB_ENDPOINT).rstrip('/')}/{repo_id}"
+
+
+def published_repo(folder: str | Path) -> str | None:
+    """The repo id a folder was published to (from its ``hub.json``), if any."""
+    try:
+        data = json.loads((Path(folder) / HUB_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    rid = data.get("repo_id") if isinstance(data, dict) else None
+    return rid if isinstance(rid, str) else None
+
+
+def describe_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+__all__ = ["ALLOW_PATTERNS", "PublishResult", "UploadFile", "check_repo_id", "describe_size", "publish",
+           "publishable_files", "published_repo", "repo_name", "resolve_bot_folder", "unpublish"]
+
