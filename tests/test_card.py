@@ -247,6 +247,13 @@ def test_preview_is_a_1200x628_png(tmp_path, n):
     assert saved == {"prompt": "My dream is", "predictions": PREDICTIONS}
 
 
+def test_preview_draws_posts_with_control_characters(tmp_path):
+    # A sampled post can hold control characters; the layout engine fails on some of them.
+    data = card_data_from_folder(make_bot_folder(tmp_path, 1))
+    im = draw_preview(data, None, ["My dream is\x1c to sail\x1e away\r now", "bell \x7f rings"])
+    assert im.size == (1200, 628)
+
+
 def test_preview_uses_a_local_avatar(tmp_path):
     from PIL import Image
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import warnings
@@ -249,6 +250,9 @@ class Run:
     fill: tuple[int, int, int] = INK
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 class Writer:
     """Measures and draws text of one size, with bold spans and emoji."""
 
@@ -260,6 +264,8 @@ class Writer:
         self.missing = missing  # what could not be drawn, for one warning at the end
 
     def runs(self, text: str, bold: bool = False, fill: tuple[int, int, int] = INK) -> list[Run]:
+        # Control characters (a model can sample \x1c or \r) make the text layout engine fail.
+        text = _CONTROL.sub(" ", text)
         font = self.bold if bold else self.regular
         out: list[Run] = []
         for piece, is_emoji in clusters(text):
