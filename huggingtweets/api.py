@@ -112,18 +112,22 @@ def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None)
             profile = src.profile()
             profile.handle = check_handle(profile.handle)
             key = account_key(profile)
-            store.save_profile(src.network, key, profile)
             state = store.fetch_state(src.network, key)
             bar = progress(f"@{profile.handle}") if progress else None
-            new = 0
+            new, saved_profile = 0, False
             try:
                 for page in src.pages(state):
+                    if not saved_profile:  # only once the source has shown it can be read
+                        store.save_profile(src.network, key, profile)
+                        saved_profile = True
                     new += store.save_page(src.network, key, page, state)
                     if bar is not None:
                         bar.update(len(page))
             finally:
                 if bar is not None:
                     bar.close()
+            if not saved_profile:
+                store.save_profile(src.network, key, profile)
             results.append(FetchResult(src.spec, src.network, key, profile, new,
                                        store.count(src.network, key)))
     finally:

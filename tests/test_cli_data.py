@@ -78,3 +78,54 @@ def test_help_and_module_entry_point_do_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     r = subprocess.run([sys.executable, "-m", "huggingtweets", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "prepare" in r.stdout
+
+
+def _store_digest():
+    import hashlib
+    import sqlite3
+
+    from huggingtweets import paths
+    db = sqlite3.connect(paths.store_path())
+    rows = db.execute("SELECT network, account, id, text, kind, raw FROM posts ORDER BY 1, 2, 3").fetchall()
+    rows += db.execute("SELECT network, account, handle, name, profile FROM accounts ORDER BY 1, 2").fetchall()
+    rows += db.execute("SELECT * FROM fetch_state ORDER BY 1, 2, 3").fetchall()
+    db.close()
+    return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_bad_input_leaves_the_store_as_it_was(capsys, tmp_path, monkeypatch):
+    import zipfile
+
+    code, _, err = run(capsys, "fetch", "archive:examples/sample-archive.zip", "-q")
+    assert code == 0, err
+    before = _store_digest()
+    assert before[0] > 400 + 1
+
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(b"PK\x03\x04 this is not really a zip")
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("data/like.js", "window.YTD.like.part0 = []")
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("data/account.js", 'window.YTD.account.part0 = [{"account": {"username": "tollan_keeper", "accountId": "1102938475610293847", "accountDisplayName": "Changed"}}]')
+        z.writestr("data/tweets.js", "window.YTD.tweets.part0 = [ {oops")
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("data/account.js", 'window.YTD.account.part0 = [{"account": {"username": "tollan_keeper", "accountId": "1102938475610293847", "accountDisplayName": "Changed"}}]')
+        z.writestr("data/tweets.js", "window.YTD.tweets.part0 = [" + " " * 3_000_000 + "]")
+    nocol = tmp_path / "posts.csv"
+    nocol.write_text("id,date\n1,2024-01-01\n")
+    monkeypatch.setenv("HUGGINGTWEETS_MAX_UNZIP_BYTES", "1000000")
+    cases = [(f"archive:{tmp_path / 'missing.zip'}", "missing.zip: no such file"),
+             (f"archive:{corrupt}", "corrupt.zip"), (f"archive:{empty}", "empty.zip"),
+             (f"archive:{broken}", "tweets.js"), (f"archive:{bomb}", "limit"),
+             (f"file:{nocol}", "--text-column"), ("nope:x", "unknown source")]
+    for spec, expected in cases:
+        extra = ["--handle", "someone"] if spec.startswith("file:") else []
+        code, out, err = run(capsys, "prepare", spec, *extra, "-o", str(tmp_path / "ds"), "-q")
+        assert code != 0, spec
+        assert err.startswith("Error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert expected in err, (spec, err)
+        assert _store_digest() == before, spec
+    assert not (tmp_path / "ds").exists()
