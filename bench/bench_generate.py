@@ -102,7 +102,8 @@ def main() -> None:
         "seconds": times, "median": med, "speedup": speedup,
         "bot_dtype": str(bot.model.dtype), "samples": samples, "table": table,
     }
-    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"generate-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"generate-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten to {out}")

@@ -151,7 +151,8 @@ def main() -> None:
         "results": results,
         "table": table,
     }
-    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"recipes-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"recipes-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {out}")

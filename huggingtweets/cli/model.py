@@ -1,0 +1,267 @@
+"""``train``, ``generate`` and ``run``: from a dataset (or sources) to a model folder, and to new posts.
+
+torch and transformers are imported inside the commands, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ..training.recipes import DEFAULT_RECIPE, EMBEDDED, PRECISIONS, RECIPES
+from .data import (build_dataset_options, build_source_options, dataset_options, format_table,
+                   progress_factory, source_options)
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _say(msg: str = "", err: bool = False) -> None:
+    if _is_main_process():
+        click.echo(msg, err=err)
+
+
+def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
+    """Options that pick the recipe and override its settings (shared by train and run)."""
+
+    def wrap(f: Callable) -> Callable:
+        opts = [
+            click.option("-o", "--output", type=click.Path(file_okay=False),
+                         help="Model folder [default: ~/.huggingtweets/bots/BOT_NAME]."),
+            click.option("--base-model", metavar="MODEL",
+                         help=f"Hub id (gpt2), local folder, or 'embedded' [default: the embedded "
+                              f"{EMBEDDED}]."),
+            click.option("--recipe", type=click.Choice(list(RECIPES)), default=recipe_default,
+                         show_default=True,
+                         help="Starting settings: huggingtweets (the original's), default (tuned), "
+                              "quick (demo)."),
+            click.option("--lora", is_flag=True, default=None, help="Train LoRA adapters on all linear layers."),
+            click.option("--no-merge", is_flag=True, help="With --lora, save adapters, not merged weights."),
+            click.option("--epochs", type=click.IntRange(1), help="Passes over the training posts."),
+            click.option("--max-steps", type=click.IntRange(1), help="Stop after N optimizer steps."),
+            click.option("--lr", type=click.FloatRange(0, min_open=True), help="Peak learning rate."),
+            click.option("--batch-size", type=click.IntRange(1), help="Blocks per step (per process)."),
+            click.option("--block-size", type=click.IntRange(0), help="Tokens per block (0: fit to the posts)."),
+            click.option("--precision", type=click.Choice(PRECISIONS),
+                         help="Arithmetic [recipe's; auto: bf16 where native]."),
+            click.option("--training-seed", type=int, help="Seed of the data order and weights [default: 42]."),
+            click.option("--freeze-embeddings", is_flag=True, default=None, help="Keep token embeddings fixed."),
+            click.option("--checkpoint-steps", type=click.IntRange(0), help="Save a checkpoint every N steps."),
+            click.option("--keep-checkpoints", is_flag=True, default=None, help="Keep checkpoints after success."),
+            click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the model folder."),
+        ]
+        for o in reversed(opts):
+            f = o(f)
+        return f
+
+    return wrap
+
+
+def build_training_config(kw: dict):
+    """Pop the training options from ``kw``; return the resolved config."""
+    from ..training.recipes import resolve_config
+
+    overrides = {
+        "base_model": kw.pop("base_model"), "lora": kw.pop("lora"), "epochs": kw.pop("epochs"),
+        "max_steps": kw.pop("max_steps"), "learning_rate": kw.pop("lr"), "batch_size": kw.pop("batch_size"),
+        "block_size": kw.pop("block_size"), "precision": kw.pop("precision"), "seed": kw.pop("training_seed"),
+        "freeze_embeddings": kw.pop("freeze_embeddings"), "checkpoint_steps": kw.pop("checkpoint_steps"),
+        "keep_checkpoints": kw.pop("keep_checkpoints"),
+    }
+    if kw.pop("no_merge"):
+        overrides["merge_lora"] = False
+    return resolve_config(kw.pop("recipe"), overrides)
+
+
+def _is_source(value: str) -> bool:
+    from ..sources import split_spec
+    from ..errors import UsageError
+
+    if Path(value).is_dir():
+        return False
+    try:
+        split_spec(value)
+        return True
+    except UsageError:
+        return False
+
+
+def _dataset_for(inputs: tuple[str, ...], quiet: bool, kw: dict, d):
+    """A dataset folder given as is, or one prepared from sources (by the first process under DDP)."""
+    from ..api import DataWarning, Dataset, prepare
+    from ..errors import UsageError
+
+    opts = build_source_options(kw)
+    clean, split, min_chars = build_dataset_options(kw)
+    sources = [i for i in inputs if _is_source(i)]
+    folders = [i for i in inputs if i not in sources]
+    if folders:
+        if len(inputs) > 1:
+            raise UsageError(f"{folders[0]} is a dataset folder: pass one dataset folder alone, or only "
+                             f"sources (SCHEME:VALUE)")
+        return Dataset.load(folders[0])
+    box: list[Any] = [None]
+    if d.main:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            ds = prepare(sources, clean=clean, split=split, source_options=opts, min_chars=min_chars,
+                         progress=progress_factory(quiet))
+        for w in caught:
+            click.echo(f"Warning: {w.message}", err=True)
+        click.echo(format_table(ds.stats["users"]))
+        click.echo(f"Dataset written to {ds.path}")
+        box = [str(ds.path)]
+    if d.world > 1:
+        # Under torchrun the first process prepares; the others wait here for the folder's path.
+        import torch.distributed as dist
+
+        dist.broadcast_object_list(box, 0)
+        if not d.main:
+            ds = Dataset.load(box[0])
+    return ds
+
+
+def _announce_conversion(cfg) -> None:
+    from ..training import base_models
+
+    if cfg.model.base_model.lower() in base_models.EMBEDDED_ALIASES:
+        try:
+            folder = base_models.embedded_folder()
+        except Exception:
+            return  # resolve() reports it properly
+        if not (folder / "model.safetensors").is_file():
+            _say(f"Converting the embedded base model {EMBEDDED} once (about 30 s; later runs load it in "
+                 f"seconds)...", err=True)
+
+
+def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: bool, kw: dict):
+    from ..training import train as run_training
+    from ..training.loop import init_distributed
+
+    cfg = build_training_config(kw)
+    d = init_distributed()  # under torchrun: joined once here, for preparing and training alike
+    try:
+        ds = _dataset_for(inputs, quiet, kw, d)
+        _announce_conversion(cfg)
+        result = run_training(ds.path, output, cfg, resume=resume, progress=not quiet)
+    finally:
+        if d.owns_group:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    _say(f"Trained: {result.summary()}")
+    return ds, result
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="SOURCE_OR_DATASET...")
+@training_options(DEFAULT_RECIPE)
+@source_options
+@dataset_options
+def train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: bool, **kw: Any) -> None:
+    """Fine-tune a base model on a dataset folder, or on sources (fetched and prepared first)."""
+    _train(inputs, output, quiet, resume, kw)
+
+
+def _print_posts(bot_name: str, handles: list[str], posts: list[dict], copies: str, has_index: bool) -> None:
+    who = ", ".join(f"@{h}" for h in handles) if handles else "the account"
+    click.echo(f"Generated by the bot {bot_name} (a language model trained on posts by {who}; not written "
+               f"by them):")
+    for i, p in enumerate(posts, 1):
+        mark = "  [copies a training post]" if p.get("copy") else ""
+        click.echo(f"{i:>3}. {p['text']}{mark}")
+    if copies != "keep" and not has_index:
+        click.echo("(this model folder has no copy index, so copies of training posts were not checked)")
+
+
+def _handles(bot) -> list[str]:
+    stats = bot.folder / "stats.json"
+    if stats.is_file():
+        try:
+            return [u["handle"] for u in json.loads(stats.read_text())["users"]]
+        except (ValueError, KeyError, TypeError):
+            pass
+    return []
+
+
+def generation_options(seed_flag: str) -> Callable[[Callable], Callable]:
+    """Sampling options (shared by generate and run, where --seed is the split's)."""
+
+    def wrap(f: Callable) -> Callable:
+        for o in reversed(_generation_opts(seed_flag)):
+            f = o(f)
+        return f
+
+    return wrap
+
+
+def _generation_opts(seed_flag: str) -> list:
+    return [
+        click.option("-n", "count", type=click.IntRange(1, 1000), default=10, show_default=True,
+                     help="How many posts."),
+        click.option("--temperature", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True),
+        click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=0.95, show_default=True),
+        click.option("--max-new-tokens", type=click.IntRange(1), default=100, show_default=True,
+                     help="Longest post, in tokens."),
+        click.option(seed_flag, "gen_seed", type=int, help="Make the samples reproducible."),
+        click.option("--copies", type=click.Choice(["mark", "drop", "keep"]), default="mark", show_default=True,
+                     help="Outputs that copy a training post: mark them, drop them, or do not check."),
+    ]
+
+
+@click.command()
+@click.argument("model")
+@click.argument("prompt", required=False, default="My dream is")
+@generation_options("--seed")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects with text, copy, ...")
+def generate(model: str, prompt: str, count: int, temperature: float, top_p: float, max_new_tokens: int,
+             gen_seed: int | None, copies: str, as_json: bool) -> None:
+    """Write new posts with a trained model folder (or a bot's name) from a prompt."""
+    from ..generate import Bot
+
+    bot = Bot.load(model)
+    posts = [g.to_dict() for g in bot.generate(prompt, count, temperature=temperature, top_p=top_p,
+                                               max_new_tokens=max_new_tokens, seed=gen_seed, copies=copies)]
+    if as_json:
+        click.echo(json.dumps(posts, ensure_ascii=False, indent=2))
+    else:
+        _print_posts(bot.name, _handles(bot), posts, copies, bot.copies is not None)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@training_options("quick")
+@generation_options("--generate-seed")
+@click.option("--prompt", default="My dream is", show_default=True, help="Prompt of the sample posts.")
+@source_options
+@dataset_options
+def run(sources: tuple[str, ...], output: str | None, quiet: bool, resume: bool, prompt: str, count: int,
+        temperature: float, top_p: float, max_new_tokens: int, gen_seed: int | None, copies: str,
+        **kw: Any) -> None:
+    """Fetch, prepare, train (quick recipe) and write posts for "My dream is": the whole job."""
+    from ..generate import Bot
+
+    ds, result = _train(sources, output, quiet, resume, kw)
+    if not _is_main_process():
+        return
+    bot = Bot.load(result.output)
+    posts = [g.to_dict() for g in bot.generate(prompt, count, temperature=temperature, top_p=top_p,
+                                               max_new_tokens=max_new_tokens, seed=gen_seed, copies=copies)]
+    click.echo()
+    _print_posts(bot.name, _handles(bot), posts, copies, bot.copies is not None)
+    click.echo()
+    click.echo(f"Dataset: {ds.path}")
+    click.echo(f"Model:   {result.output}")
+    click.echo(f"More posts: huggingtweets generate {result.output} \"{prompt}\" -n 10")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(train)
+    group.add_command(generate)
+    group.add_command(run)

@@ -1,0 +1,214 @@
+"""Write new posts with a trained bot: batched sampling that stops each post at its end.
+
+    from huggingtweets.generate import Bot
+    bot = Bot.load("~/.huggingtweets/bots/jane")       # loads once
+    for post in bot.generate("My dream is", n=10):
+        print(post["text"])
+
+Like the original demo, every sample starts from the end-of-text token plus the prompt and is cut at
+its first newline. Here all samples run as one batch with the KV cache, and each stops as soon as it
+writes a newline or the end-of-text token, instead of running on to the maximum length and being cut
+afterwards; the batch ends when every sample has.
+
+Outputs that copy a post of the account (see ``huggingtweets.training.copies``) are marked, or dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .errors import ModelFolderError, UsageError
+from .training.copies import CopyIndex
+
+DEFAULT_PROMPT = "My dream is"
+DEFAULT_MAX_NEW_TOKENS = 100
+"""A 280-character post is about 70 tokens for GPT-2-like tokenizers; the original allowed 160 in all."""
+COPIES = ("mark", "drop", "keep")
+# What str.splitlines() breaks on: a post ends at the first of them, so each output is one line.
+LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def resolve_model_folder(model: str | Path) -> Path:
+    """A model folder, or the name of a bot under ``$HUGGINGTWEETS_HOME/bots``.
+
+    Raises:
+        ModelFolderError: neither exists, or the folder holds no model.
+    """
+    path = Path(model).expanduser()
+    if not path.exists() and os.sep not in str(model) and (paths.bots_dir() / str(model)).exists():
+        path = paths.bots_dir() / str(model)
+    if not path.is_dir():
+        raise ModelFolderError(f"{model}: no such model folder or bot; train one with "
+                               f"`huggingtweets train SOURCE` (bots live in {paths.bots_dir()})")
+    if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
+        raise ModelFolderError(f"{path} is not a model folder (no config.json); pass the folder that "
+                               f"`huggingtweets train` wrote")
+    return path
+
+
+@dataclass
+class Generated:
+    text: str
+    """The prompt and what the bot wrote after it, cut at the first newline."""
+    prompt: str
+    copy: bool | None
+    """Whether it copies a post of the account (``None``: the model folder has no copy index)."""
+    tokens: int
+    """Tokens the bot wrote for it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "prompt": self.prompt, "copy": self.copy, "tokens": self.tokens}
+
+
+class Bot:
+    """A trained model folder, loaded once, ready to write posts."""
+
+    def __init__(self, folder: Path, model, tokenizer, eot_id: int, copies: CopyIndex | None,
+                 info: dict[str, Any]):
+        self.folder, self.model, self.tokenizer = folder, model, tokenizer
+        self.eot_id, self.copies, self.info = eot_id, copies, info
+        self._stop_ids: list[int] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.info.get("dataset", {}).get("bot") or self.folder.name
+
+    @classmethod
+    def load(cls, model: str | Path, *, device: str = "auto", dtype: str = "auto") -> "Bot":
+        """Load a model folder (or a bot's name).
+
+        Args:
+            device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+            dtype: ``auto`` (bf16 where the hardware computes it natively, else fp32), ``bf16``, ``fp32``.
+        Raises:
+            ModelFolderError: not a model folder.
+        """
+        from .errors import BaseModelError
+        from .training.base_models import _quiet_transformers, end_of_text_token, require
+        from .training.loop import cpu_supports_bf16
+
+        folder = resolve_model_folder(model)
+        torch = require("torch")
+        transformers = require("transformers")
+        _quiet_transformers()
+        dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                           ("cpu" if device == "auto" else device))
+        if dtype == "auto":
+            native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_supports_bf16()
+            dtype = "bf16" if native else "fp32"
+        torch_dtype = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp16": torch.float16}[dtype]
+        try:
+            with warnings.catch_warnings():
+                # Deprecation notices of transformers/peft internals are not the user's to act on.
+                warnings.simplefilter("ignore", FutureWarning)
+                tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+                m = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype,
+                                                                      trust_remote_code=False)
+        except (OSError, ValueError) as e:
+            raise ModelFolderError(f"{folder}: could not load the model ({e}); train it again with "
+                                   f"`huggingtweets train`") from e
+        m.to(dev)
+        m.eval()
+        info: dict[str, Any] = {}
+        if (folder / "training_config.json").is_file():
+            info = json.loads((folder / "training_config.json").read_text())
+        eot_id = (info.get("end_of_text") or {}).get("id")
+        prefix = getattr(m.config, "prefix", None)
+        if eot_id is None and prefix:
+            eot_id = tokenizer.convert_tokens_to_ids(prefix)
+        if eot_id is None:
+            # A model not trained here: its own end-of-text token, chosen as training would.
+            try:
+                eot_id = end_of_text_token(tokenizer)[1]
+            except BaseModelError:
+                raise ModelFolderError(f"{folder}: the tokenizer has no end-of-text token; pass a model "
+                                       f"folder that `huggingtweets train` wrote") from None
+        return cls(folder, m, tokenizer, int(eot_id), CopyIndex.load(folder), info)
+
+    def stop_ids(self) -> list[int]:
+        """The end-of-text token and every token whose text holds a line break: a post ends at either."""
+        if self._stop_ids is None:
+            vocab = self.tokenizer.get_vocab()
+            ids = sorted(set(vocab.values()))
+            texts = self.tokenizer.batch_decode([[i] for i in ids])
+            self._stop_ids = [self.eot_id] + [i for i, t in zip(ids, texts)
+                                              if LINE_BREAKS.search(t) and i != self.eot_id]
+        return self._stop_ids
+
+    def generate(self, prompt: str = DEFAULT_PROMPT, n: int = 10, *, temperature: float = 1.0,
+                 top_p: float = 0.95, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, min_new_tokens: int = 3,
+                 seed: int | None = None, copies: str = "mark") -> list[Generated]:
+        """Write ``n`` posts that continue ``prompt``.
+
+        Args:
+            temperature, top_p: sampling settings (the original's: 1.0 and 0.95).
+            max_new_tokens: the longest a post may run.
+            min_new_tokens: newline and end-of-text are held back for this many tokens, so no post is empty.
+            seed: make the samples reproducible.
+            copies: ``mark`` (flag copies of training posts), ``drop`` (leave them out, so fewer than ``n``
+                may come back) or ``keep`` (no check).
+        Raises:
+            UsageError: a setting out of range.
+        """
+        problems = []
+        if n < 1:
+            problems.append(f"-n must be >= 1 (got {n})")
+        if temperature <= 0:
+            problems.append(f"--temperature must be > 0 (got {temperature})")
+        if not 0 < top_p <= 1:
+            problems.append(f"--top-p must be in (0, 1] (got {top_p})")
+        if max_new_tokens < 1:
+            problems.append(f"--max-new-tokens must be >= 1 (got {max_new_tokens})")
+        if copies not in COPIES:
+            problems.append(f"--copies must be one of {', '.join(COPIES)} (got {copies!r})")
+        if problems:
+            raise UsageError("; ".join(problems))
+        import torch
+        from transformers import GenerationConfig
+
+        if seed is not None:
+            torch.manual_seed(seed)
+        prompt_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
+        ids = torch.tensor([[self.eot_id] + prompt_ids] * n, device=self.model.device)
+        config = GenerationConfig(do_sample=True, temperature=temperature, top_p=top_p,
+                                  max_new_tokens=max_new_tokens,
+                                  min_new_tokens=min(min_new_tokens, max_new_tokens),
+                                  eos_token_id=self.stop_ids(), pad_token_id=self.eot_id, use_cache=True)
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                      generation_config=config)
+        new = out[:, ids.shape[1]:].tolist()
+        results = []
+        stops = set(self.stop_ids())
+        head = self.tokenizer.decode(prompt_ids, skip_special_tokens=True)
+        for seq in new:
+            used = next((k + 1 for k, t in enumerate(seq) if t in stops), len(seq))
+            # Decoded with the prompt, since some tokenizers drop a leading space decoded alone.
+            full = self.tokenizer.decode(prompt_ids + seq[:used], skip_special_tokens=True)
+            text = LINE_BREAKS.split(prompt + full[len(head):], 1)[0].rstrip()
+            copied = None
+            if copies != "keep" and self.copies is not None:
+                copied = self.copies.copied(text)
+            if copies == "drop" and copied:
+                continue
+            results.append(Generated(text, prompt, copied, used))
+        return results
+
+
+def generate(model: str | Path | Bot, prompt: str = DEFAULT_PROMPT, n: int = 10, **kwargs: Any) -> list[dict]:
+    """Write ``n`` posts with a model folder, a bot's name, or a loaded ``Bot``; return dicts with
+    ``text``, ``prompt``, ``copy`` and ``tokens``. Keyword arguments are those of ``Bot.generate``.
+
+    Example:
+        >>> generate("jane", "My dream is", n=3, seed=0)[0]["text"]
+    """
+    bot = model if isinstance(model, Bot) else Bot.load(model)
+    return [g.to_dict() for g in bot.generate(prompt, n, **kwargs)]

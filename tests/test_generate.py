@@ -1,0 +1,137 @@
+"""Generation: batched sampling cut at the first newline, seeds, the copy check, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from huggingtweets.cli.main import main
+from huggingtweets.errors import ModelFolderError, UsageError
+from huggingtweets.generate import Bot, generate
+from huggingtweets.training import resolve_config, train
+from huggingtweets.training.copies import FILE, CopyIndex, words
+from tiny_model import make_dataset, make_posts, tiny_model
+
+
+@pytest.fixture(scope="module")
+def bot_folder(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("bot")
+    ds = make_dataset(tmp / "ds", make_posts(200, seed=5))
+    cfg = resolve_config("quick", {"base_model": str(tiny_model()), "learning_rate": 1e-2, "batch_size": 2,
+                                   "checkpoint_minutes": 0})
+    return train(ds, tmp / "bot", cfg).output
+
+
+def run_cli(args, capsys):
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_posts_start_with_the_prompt_and_a_seed_repeats_them(bot_folder):
+    bot = Bot.load(bot_folder, dtype="fp32")
+    a = bot.generate("my cat", n=4, seed=3, max_new_tokens=20)
+    b = bot.generate("my cat", n=4, seed=3, max_new_tokens=20)
+    assert [g.text for g in a] == [g.text for g in b] and len(a) == 4
+    assert all(g.text.startswith("my cat") and "\n" not in g.text and 1 <= g.tokens <= 20 for g in a)
+    assert bot.name == "tiny_poster"
+
+
+def test_each_post_stops_at_its_first_newline(bot_folder):
+    """With the newline made certain after the first tokens, every sample stops there, not at the maximum."""
+    import torch
+
+    bot = Bot.load(bot_folder, dtype="fp32")
+    newline = bot.tokenizer.convert_tokens_to_ids("Ċ")  # byte-level BPE's "\n"
+    assert newline in bot.stop_ids() and bot.eot_id in bot.stop_ids()
+    head = bot.model.lm_head
+    biased = torch.nn.Linear(head.in_features, head.out_features, bias=True)
+    with torch.no_grad():
+        biased.weight.zero_()
+        biased.bias.zero_()
+        biased.bias[newline] = 50.0
+    bot.model.lm_head = biased
+    out = bot.generate("rain", n=5, seed=0, max_new_tokens=40, min_new_tokens=3)
+    assert [g.tokens for g in out] == [4] * 5, "three tokens, then the newline ends each sample"
+    assert all("\n" not in g.text and g.text.startswith("rain") for g in out)
+
+
+def test_copies_of_training_posts_are_marked_or_dropped(bot_folder):
+    bot = Bot.load(bot_folder, dtype="fp32")
+    assert (bot_folder / FILE).is_file() and bot.copies is not None
+    first = bot.generate("the moon", n=3, seed=11, max_new_tokens=30)
+    assert all(g.copy in (True, False) for g in first)
+    # The same samples, checked against an index that holds them as if they were training posts.
+    long_enough = [g.text for g in first if len(words(g.text)) >= 4]
+    assert long_enough
+    bot.copies = CopyIndex.build(long_enough)
+    marked = bot.generate("the moon", n=3, seed=11, max_new_tokens=30, copies="mark")
+    assert [g.text for g in marked] == [g.text for g in first]
+    assert [g.copy for g in marked] == [len(words(g.text)) >= 4 for g in first]
+    dropped = bot.generate("the moon", n=3, seed=11, max_new_tokens=30, copies="drop")
+    assert [g.text for g in dropped] == [g.text for g in first if len(words(g.text)) < 4]
+    kept = bot.generate("the moon", n=3, seed=11, max_new_tokens=30, copies="keep")
+    assert all(g.copy is None for g in kept)
+
+
+def test_copy_index_matches_long_overlaps_and_holds_no_text(tmp_path):
+    posts = ["Wind north-east, force 10, barometer 1005 and falling; visibility moderate tonight",
+             "Bosun was unimpressed by the comet", "ok then"]
+    index = CopyIndex.build(posts)
+    index.save(tmp_path)
+    loaded = CopyIndex.load(tmp_path)
+    assert loaded is not None and loaded.grams == index.grams
+    data = (tmp_path / FILE).read_bytes().lower()
+    assert b"barometer" not in data and b"bosun" not in data
+    # 8 consecutive words of a long post, whatever the case and punctuation around them.
+    assert loaded.copied("My dream is: FORCE 10 barometer 1005 and falling, visibility moderate!")
+    assert not loaded.copied("My dream is force 10 barometer 1005 and rising")
+    # 60% of a short post (6 words -> 4).
+    assert loaded.copied("honestly Bosun was unimpressed by it")
+    assert not loaded.copied("Bosun was happy by the comet")
+    assert not loaded.copied("ok then"), "posts of under 4 words never count"
+    assert CopyIndex.load(tmp_path / "missing") is None
+
+
+def test_generate_function_and_bad_settings(bot_folder):
+    posts = generate(bot_folder, "rain", n=2, seed=1, max_new_tokens=10)
+    assert len(posts) == 2 and set(posts[0]) == {"text", "prompt", "copy", "tokens"}
+    bot = Bot.load(bot_folder)
+    with pytest.raises(UsageError) as e:
+        bot.generate(n=0, temperature=0, copies="hide")
+    assert str(e.value) == ("-n must be >= 1 (got 0); --temperature must be > 0 (got 0); --copies must be one "
+                            "of mark, drop, keep (got 'hide')")
+
+
+def test_cli_generate_json_and_text(bot_folder, capsys):
+    code, out, _ = run_cli(["generate", bot_folder, "rain", "-n", "3", "--seed", "2", "--json",
+                            "--max-new-tokens", "12"], capsys)
+    assert code == 0
+    posts = json.loads(out)
+    assert len(posts) == 3 and all(p["text"].startswith("rain") and p["prompt"] == "rain" for p in posts)
+    code, out, _ = run_cli(["generate", bot_folder, "-n", "2", "--seed", "2"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == ("Generated by the bot tiny_poster (a language model trained on posts by "
+                                      "@tiny_poster; not written by them):")
+    assert lines[1].startswith("  1. My dream is") and lines[2].startswith("  2. My dream is")
+
+
+def test_cli_generate_finds_a_bot_by_name_and_reports_a_missing_one(bot_folder, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(bot_folder, home / "bots" / "tiny_poster")
+    monkeypatch.setenv("HUGGINGTWEETS_HOME", str(home))
+    code, out, _ = run_cli(["generate", "tiny_poster", "-n", "1", "--seed", "0"], capsys)
+    assert code == 0 and "  1. My dream is" in out
+    code, _, err = run_cli(["generate", "nobody"], capsys)
+    assert code == 1 and err == (f"Error: nobody: no such model folder or bot; train one with `huggingtweets "
+                                 f"train SOURCE` (bots live in {home / 'bots'})\n")
+    with pytest.raises(ModelFolderError, match=r"is not a model folder \(no config.json\)"):
+        Bot.load(tmp_path)
