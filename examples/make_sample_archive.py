@@ -686,7 +686,7 @@ def build_archive(n_posts: int = 480, seed: int = 7, part_size: int | None = Non
         # every 100,000 posts (X itself splits by size).
         part_size = max((n_posts * 2) // 3, 1) if n_posts <= 5000 else 100_000
     parts = [tweets[i:i + part_size] for i in range(0, len(tweets), part_size)] or [[]]
-    avatar_leaf = "Tq7Zb2Lp_400x400.png"
+    avatar_leaf = "default_profile.png"
     files: dict[str, bytes] = {}
     tweet_files = []
     for k, part in enumerate(parts):
@@ -710,8 +710,9 @@ def build_archive(n_posts: int = 480, seed: int = 7, part_size: int | None = Non
             "website": "https://t.co/Hk2LmQ9xZa",
             "location": "Tollan Head, on the rock",
         },
-        "avatarMediaUrl": f"https://pbs.twimg.com/profile_images/1102939000000000000/{avatar_leaf}",
-        "headerMediaUrl": "https://pbs.twimg.com/profile_banners/1102938475610293847/1560000000",
+        # A fictional account has no picture on X: the card links X's default avatar (a real URL,
+        # never a made-up one), while the preview draws the picture shipped in profile_media.
+        "avatarMediaUrl": "https://abs.twimg.com/sticky/default_profile_images/default_profile.png",
     }}])
     files[f"data/profile_media/{ACCOUNT_ID}-{avatar_leaf}"] = _avatar_png()
 

@@ -1,7 +1,9 @@
 """huggingtweets: turn someone's posts into a language model that writes new posts in their voice.
 
     import huggingtweets as ht
-    ds = ht.prepare(["archive:twitter-archive.zip"], "data/jane")
+    ds = ht.prepare(["archive:twitter-archive.zip"])        # fetch and clean
+    bot = ht.train_bot(ds)                                   # fine-tune, card and preview
+    print(ht.Bot.load(bot.output).generate("My dream is", n=3))
 
 Heavy libraries (torch, transformers) are imported only by the functions that train or generate.
 """
@@ -16,7 +18,26 @@ from .dataset.clean import CleanOptions
 from .errors import HuggingTweetsError
 from .sources import SourceOptions, open_source
 
+# Imported on first use: they pull in torch, transformers, wandb or huggingface_hub.
+_LAZY = {
+    "train_bot": "huggingtweets.pipeline",
+    "resolve_config": "huggingtweets.training",
+    "train": "huggingtweets.training",
+    "Bot": "huggingtweets.generate",
+    "publish": "huggingtweets.hub",
+    "unpublish": "huggingtweets.hub",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'huggingtweets' has no attribute {name!r}")
+
+
 __all__ = [
-    "CleanOptions", "Dataset", "FetchResult", "HuggingTweetsError", "SourceOptions", "SplitSettings",
-    "fetch", "open_source", "prepare",
+    "Bot", "CleanOptions", "Dataset", "FetchResult", "HuggingTweetsError", "SourceOptions", "SplitSettings",
+    "fetch", "open_source", "prepare", "publish", "resolve_config", "train", "train_bot", "unpublish",
 ]

@@ -154,7 +154,7 @@ def _clean_account(store: Store, r: FetchResult, clean: CleanOptions) -> Account
     posts = drop_superseded(list(store.posts(r.network, r.account, raw=False)))
     cleaned = clean_posts(posts, clean)
     return AccountData(r.profile.handle, r.profile.name, r.network, r.spec, cleaned.texts,
-                       cleaned.counts.to_dict(), r.profile.to_dict())
+                       cleaned.counts.to_dict(), r.profile.to_dict(), r.account)
 
 
 def prepare(specs: Iterable[str], out: str | Path | None = None, *,

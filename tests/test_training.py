@@ -413,9 +413,28 @@ def test_cli_train_on_a_dataset_prints_the_final_line(tmp_path, capsys):
                            capsys)
     bot = Path(os.environ["HUGGINGTWEETS_HOME"]) / "bots" / "tiny_poster"
     assert code == 0 and (bot / "model.safetensors").is_file()
-    assert out.startswith("Trained: validation loss ") and out.rstrip().endswith(f"-> {bot}")
+    lines = out.splitlines()
+    assert lines[-1].startswith("Trained: validation loss ") and lines[-1].endswith(f"-> {bot}")
     saved = json.loads((bot / "training_config.json").read_text())["config"]
     assert saved["run"]["max_steps"] == 2 and saved["optim"]["learning_rate"] == 0.01
+    # train ends with sample posts, the card and the preview, and an offline W&B run
+    assert lines[0] == f"Model card and preview: {bot / 'README.md'}, {bot / 'predictions.png'}"
+    card = (bot / "README.md").read_text()
+    assert "| Tweets kept |" in card and "My dream is" in card
+    assert len(json.loads((bot / "predictions.json").read_text())["predictions"]) >= 1
+    assert (bot / "predictions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    runs = list((Path(os.environ["HUGGINGTWEETS_HOME"]) / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and json.loads((bot / "tracking.json").read_text())["runs"]["train"]
+
+
+def test_cli_train_without_card_or_tracker(tmp_path, capsys):
+    ds = make_dataset(tmp_path / "ds")
+    code, out, _ = run_cli(["train", ds, "-o", tmp_path / "bot", "--base-model", tiny_model(), "--max-steps", "1",
+                            "--no-card", "--tracker", "none", "-q"], capsys)
+    assert code == 0 and out.startswith("Trained: ")
+    assert (tmp_path / "bot" / "model.safetensors").is_file()
+    assert not (tmp_path / "bot" / "README.md").exists() and not (tmp_path / "bot" / "predictions.png").exists()
+    assert not (Path(os.environ["HUGGINGTWEETS_HOME"]) / "wandb").exists()
 
 
 def test_cli_run_prepares_trains_and_writes_posts(tmp_path, capsys):

@@ -55,6 +55,12 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
             click.option("--checkpoint-steps", type=click.IntRange(0), help="Save a checkpoint every N steps."),
             click.option("--keep-checkpoints", is_flag=True, default=None, help="Keep checkpoints after success."),
             click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the model folder."),
+            click.option("--tracker", type=click.Choice(["auto", "wandb", "none"]), default="auto",
+                         show_default=True,
+                         help="Experiment tracking: auto is W&B (offline without a login; sync later "
+                              "with `wandb sync`), none turns it off."),
+            click.option("--no-card", is_flag=True,
+                         help="Do not write sample posts, the model card and the preview image."),
         ]
         for o in reversed(opts):
             f = o(f)
@@ -92,7 +98,7 @@ def _is_source(value: str) -> bool:
         return False
 
 
-def _dataset_for(inputs: tuple[str, ...], quiet: bool, kw: dict, d):
+def _dataset_for(inputs: tuple[str, ...], quiet: bool, kw: dict, d, tracker: str):
     """A dataset folder given as is, or one prepared from sources (by the first process under DDP)."""
     from ..api import DataWarning, Dataset, prepare
     from ..errors import UsageError
@@ -116,6 +122,9 @@ def _dataset_for(inputs: tuple[str, ...], quiet: bool, kw: dict, d):
             click.echo(f"Warning: {w.message}", err=True)
         click.echo(format_table(ds.stats["users"]))
         click.echo(f"Dataset written to {ds.path}")
+        from ..pipeline import track_preprocess
+
+        track_preprocess(ds, tracker)
         box = [str(ds.path)]
     if d.world > 1:
         # Under torchrun the first process prepares; the others wait here for the folder's path.
@@ -140,22 +149,27 @@ def _announce_conversion(cfg) -> None:
                  f"seconds)...", err=True)
 
 
-def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: bool, kw: dict):
-    from ..training import train as run_training
+def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: bool, kw: dict, *,
+           prompt: str = "My dream is", count: int = 10, seed: int | None = None):
+    from ..pipeline import train_bot
     from ..training.loop import init_distributed
 
+    tracker, card = kw.pop("tracker"), not kw.pop("no_card")
     cfg = build_training_config(kw)
     d = init_distributed()  # under torchrun: joined once here, for preparing and training alike
     try:
-        ds = _dataset_for(inputs, quiet, kw, d)
+        ds = _dataset_for(inputs, quiet, kw, d, tracker)
         _announce_conversion(cfg)
-        result = run_training(ds.path, output, cfg, resume=resume, progress=not quiet)
+        result = train_bot(ds.path, output, cfg, resume=resume, progress=not quiet, tracker=tracker,
+                           card=card, prompt=prompt, n_predictions=count, seed=seed)
     finally:
         if d.owns_group:
             import torch.distributed as dist
 
             dist.destroy_process_group()
-    _say(f"Trained: {result.summary()}")
+    if card and _is_main_process():
+        _say(f"Model card and preview: {result.output / 'README.md'}, {result.output / 'predictions.png'}")
+    _say(f"Trained: {result.summary}")
     return ds, result
 
 
@@ -247,17 +261,24 @@ def run(sources: tuple[str, ...], output: str | None, quiet: bool, resume: bool,
     """Fetch, prepare, train (quick recipe) and write posts for "My dream is": the whole job."""
     from ..generate import Bot
 
-    ds, result = _train(sources, output, quiet, resume, kw)
+    no_card = kw["no_card"]
+    ds, result = _train(sources, output, quiet, resume, kw, prompt=prompt, count=count, seed=gen_seed)
     if not _is_main_process():
         return
     bot = Bot.load(result.output)
-    posts = [g.to_dict() for g in bot.generate(prompt, count, temperature=temperature, top_p=top_p,
-                                               max_new_tokens=max_new_tokens, seed=gen_seed, copies=copies)]
+    defaults = temperature == 1.0 and top_p == 0.95 and max_new_tokens == 100 and copies == "mark"
+    if no_card or not defaults:
+        posts = [g.to_dict() for g in bot.generate(prompt, count, temperature=temperature, top_p=top_p,
+                                                   max_new_tokens=max_new_tokens, seed=gen_seed, copies=copies)]
+    else:
+        posts = result.predictions  # the card's own sample, generated with these same settings
     click.echo()
     _print_posts(bot.name, _handles(bot), posts, copies, bot.copies is not None)
     click.echo()
     click.echo(f"Dataset: {ds.path}")
     click.echo(f"Model:   {result.output}")
+    if not no_card:
+        click.echo(f"Card:    {result.output / 'README.md'} (preview: {result.output / 'predictions.png'})")
     click.echo(f"More posts: huggingtweets generate {result.output} \"{prompt}\" -n 10")
 
 

@@ -39,6 +39,7 @@ class AccountData:
     texts: list[tuple[str, str]]  # (post id, clean text)
     counts: dict[str, int]
     profile: dict[str, Any] = field(default_factory=dict)
+    account: str = ""  # the store's key for this account (with ``network``)
 
     @property
     def chars(self) -> int:
@@ -143,6 +144,7 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
         u.update(acc.counts)
         u.update({
             "network": acc.network,
+            "account": acc.account,
             "source": acc.source,
             "kept_chars": acc.chars,
             "train_posts": len(train_rows[acc.handle]),
