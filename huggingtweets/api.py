@@ -8,12 +8,10 @@
 
 from __future__ import annotations
 
-import gc
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from . import paths
 from .dataset.build import (MIN_CHARS, WARN_CHARS, AccountData, SplitSettings, load_stats,
@@ -21,7 +19,7 @@ from .dataset.build import (MIN_CHARS, WARN_CHARS, AccountData, SplitSettings, l
 from .dataset.clean import CleanOptions, clean_posts
 from .errors import NotEnoughDataError, UsageError
 from .sources import SourceOptions, bot_name, check_handle, open_source
-from .sources.base import Post, Profile
+from .sources.base import Post, Profile, gc_paused
 from .store import Store
 
 
@@ -68,23 +66,6 @@ def account_key(profile: Profile) -> str:
 ProgressFactory = Callable[[str], Any]  # desc -> object with update(n) and close()
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while posts are imported and cleaned.
-
-    Large archives parse into millions of small objects that live until the import ends; the
-    collector would rescan them again and again (a third of the time on 200,000 posts) without
-    finding garbage. Reference counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def fetch(specs: Iterable[str], options: SourceOptions | None = None, store: Store | None = None,
           progress: ProgressFactory | None = None) -> list[FetchResult]:
     """Fetch each source's posts into the store, page by page; return per source how many were new.
@@ -99,7 +80,7 @@ def fetch(specs: Iterable[str], options: SourceOptions | None = None, store: Sto
     """
     options = options or SourceOptions()
     sources = [open_source(spec, options) for spec in specs]  # check every spec before fetching
-    with _no_cyclic_gc():
+    with gc_paused():
         return _fetch(sources, store, progress)
 
 
@@ -184,7 +165,7 @@ def prepare(specs: Iterable[str], out: str | Path | None = None, *,
     store = store or Store()
     try:
         fetched = fetch(specs, source_options, store, progress)
-        with _no_cyclic_gc():
+        with gc_paused():
             accounts = [_clean_account(store, r, clean) for r in fetched]
     finally:
         if own:

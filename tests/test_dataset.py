@@ -7,7 +7,7 @@ from huggingtweets import sources
 from huggingtweets.dataset.build import AccountData, SplitSettings, split
 from huggingtweets.dataset.clean import CleanOptions, clean_posts, clean_text, is_boring
 from huggingtweets.errors import InvalidHandleError, NotEnoughDataError, UnknownSchemeError
-from huggingtweets.sources.base import Post, Profile, check_handle
+from huggingtweets.sources.base import Post, check_handle
 from huggingtweets.store import Store
 
 import memory_source

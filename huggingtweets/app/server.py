@@ -505,8 +505,6 @@ async def api_publish(request: Request, session: Session) -> Response:
     except Exception as e:  # noqa: BLE001 - no traceback: a library's message or locals might hold the token
         log.error("publishing failed: %s", type(e).__name__)
         return _error(f"publishing failed ({type(e).__name__}): " + one_line(str(e), session, token), 502)
-    finally:
-        del token
     url = getattr(result, "url", None) or (result.get("url") if isinstance(result, dict) else None) or \
         f"https://huggingface.co/{repo_id}"
     session.update(publish={"repo_id": repo_id, "url": str(url)})

@@ -16,11 +16,9 @@ make up most of an export are never extracted (see ``_container``).
 
 from __future__ import annotations
 
-import gc
 import html
 import re
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +31,7 @@ from .. import paths
 from ..errors import ArchiveFormatError, HandleMismatchError, HandleRequiredError
 from ._container import Container
 from ._html import html_to_text
-from .base import Page, Post, Profile, SourceOptions, check_handle
+from .base import Page, Post, Profile, SourceOptions, check_handle, gc_paused, paged
 
 PAGE_SIZE = 5_000
 """Posts per page; the store saves each page in one transaction."""
@@ -414,34 +412,6 @@ def mastodon_posts(items: Iterable[dict], actor_id: str | None, options: SourceO
 # -- the source ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while an export's posts are parsed and converted.
-
-    A 200,000-post tweets.js is millions of small dicts and lists; the collector would scan them
-    over and over while they are created (more than the parse itself). Parsed JSON and posts make no
-    reference cycles, so nothing is lost by pausing it.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _paged(posts: Iterable[Post]) -> Iterator[Page]:
-    page: Page = []
-    for post in posts:
-        page.append(post)
-        if len(page) >= PAGE_SIZE:
-            yield page
-            page = []
-    if page:
-        yield page
-
-
 def _same_handle(given: str, actual: str) -> bool:
     g, a = given.lower(), actual.lower()
     return g == a or ("@" in a and "@" not in g and a.split("@", 1)[0] == g)
@@ -662,7 +632,7 @@ class XArchiveSource(ArchiveSource):
 
     def pages(self, state: MutableMapping[str, str]) -> Iterator[Page]:
         data = _XData()
-        with _gc_paused():
+        with gc_paused():
             with Container.open(self.path) as c:
                 for key, members in self._members(c).items():
                     for member in members:
@@ -674,7 +644,7 @@ class XArchiveSource(ArchiveSource):
             own_id = self.account.get("accountId") or None
             posts = list(x_posts(data.tweets, data.notes, own_id, self.handle))
         del data
-        yield from _paged(posts)
+        yield from paged(posts, PAGE_SIZE)
 
 
 def _posts_global(name: str) -> bool:
@@ -759,9 +729,9 @@ class MastodonExportSource(ArchiveSource):
         )
 
     def pages(self, state: MutableMapping[str, str]) -> Iterator[Page]:
-        with _gc_paused():
+        with gc_paused():
             with Container.open(self.path) as c:
                 outbox = self._outbox(c)
             posts = list(mastodon_posts(outbox["orderedItems"], self.actor_id, self.options))
         del outbox
-        yield from _paged(posts)
+        yield from paged(posts, PAGE_SIZE)

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Iterator, Mapping, MutableMapping
 import orjson
 
 from ..errors import FileFormatError, HandleRequiredError, SourceNotFoundError, UsageError
-from .base import Page, Post, Profile, SourceOptions, check_handle
+from .base import Page, Post, Profile, SourceOptions, check_handle, paged
 
 PAGE_SIZE = 5_000
 
@@ -497,14 +497,7 @@ class FileSource:
 
     def pages(self, state: MutableMapping[str, str]) -> Iterator[Page]:
         """The file's posts in pages of up to 5,000, in file order. ``state`` is not needed: ids are stable."""
-        page: Page = []
-        for post in self.posts():
-            page.append(post)
-            if len(page) >= PAGE_SIZE:
-                yield page
-                page = []
-        if page:
-            yield page
+        yield from paged(self.posts(), PAGE_SIZE)
 
     def posts(self) -> Iterator[Post]:
         """Every post of the file (of the chosen account, in a file of several)."""

