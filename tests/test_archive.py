@@ -26,7 +26,8 @@ from archive_fixtures import (ACTOR, AVATAR_BYTES, AVATAR_URL, HANDLE, NAME, OWN
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample-archive.zip"
-DENCHI = Path("/work/shared/formats/denchi_lumeninferius_tweet.js")
+# Real samples in ../shared/formats beside the checkout (read only; skipped when absent)
+DENCHI = Path(__file__).resolve().parents[2] / "shared" / "formats" / "denchi_lumeninferius_tweet.js"
 
 
 def read_all(spec: str, **options) -> list:

@@ -14,7 +14,8 @@ from huggingtweets.sources import SourceOptions, open_source
 from huggingtweets.sources.files import PAGE_SIZE, FileSource, content_id, parse_date
 from huggingtweets.store import Store
 
-SHARED_V2 = Path("/work/shared/formats/tweepy_x_api_v2_users_783214_tweets_response.json")
+# Real samples in ../shared/formats beside the checkout (read only; skipped when absent)
+SHARED_V2 = Path(__file__).resolve().parents[2] / "shared" / "formats" / "tweepy_x_api_v2_users_783214_tweets_response.json"
 
 
 def load(path: Path, handle: str | None = "jane", **opts):
