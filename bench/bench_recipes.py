@@ -93,6 +93,7 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, help="stop each run after N steps (smoke tests)")
     p.add_argument("--out", help="JSON file [default: bench/results/recipes-<time>.json]")
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--keep", help="a folder to keep the trained models in (one subfolder per run)")
     p.add_argument("--child-recipe", help=argparse.SUPPRESS)
     p.add_argument("--child-overrides", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -112,7 +113,8 @@ def main() -> None:
             if args.base_model:
                 overrides = {**overrides, "base_model": args.base_model}
             cmd = [sys.executable, __file__, "--dataset", str(dataset), "--child-recipe", recipe,
-                   "--child-overrides", json.dumps(overrides), "--child-out", str(tmp / f"model-{name}")]
+                   "--child-overrides", json.dumps(overrides),
+                   "--child-out", str(Path(args.keep) / name if args.keep else tmp / f"model-{name}")]
             if args.progress:
                 cmd.append("--progress")
             print(f"{name}: training ...", file=sys.stderr, flush=True)

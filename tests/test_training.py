@@ -57,12 +57,12 @@ def test_huggingtweets_recipe_is_the_original():
 
 
 def test_flags_override_the_recipe_and_the_config_round_trips():
-    cfg = resolve_config("quick", {"learning_rate": 1e-3, "lora": True, "max_steps": None, "seed": 7})
-    assert cfg.recipe == "quick" and cfg.optim.learning_rate == 1e-3 and cfg.model.lora
+    cfg = resolve_config("quick", {"learning_rate": 2e-3, "lora": True, "max_steps": None, "seed": 7})
+    assert cfg.recipe == "quick" and cfg.optim.learning_rate == 2e-3 and cfg.model.lora
     assert cfg.run.max_steps == 0 and cfg.run.seed == 7
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    assert cfg.fingerprint() != resolve_config("quick", {"learning_rate": 2e-3}).fingerprint()
-    assert cfg.fingerprint() == resolve_config("quick", {"learning_rate": 1e-3, "lora": True, "seed": 7,
+    assert cfg.fingerprint() != resolve_config("quick", {"learning_rate": 3e-3}).fingerprint()
+    assert cfg.fingerprint() == resolve_config("quick", {"learning_rate": 2e-3, "lora": True, "seed": 7,
                                                           "keep_checkpoints": True}).fingerprint()
 
 
