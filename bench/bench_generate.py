@@ -97,7 +97,9 @@ def main() -> None:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+                    # bf16 only pays on CPUs that compute it natively (AVX-512 BF16, AMX); else fp32 runs.
+                    "cpu_capability": torch.backends.cpu.get_cpu_capability()},
         "model": str(folder), "n": args.n, "max_new_tokens": max_new,
         "seconds": times, "median": med, "speedup": speedup,
         "bot_dtype": str(bot.model.dtype), "samples": samples, "table": table,

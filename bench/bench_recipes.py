@@ -103,6 +103,11 @@ def main() -> None:
         return
 
     runs = [(r, r, {}) for r in args.recipes.split(",") if r] + [parse_variant(v) for v in args.variant]
+    if not args.base_model:
+        # The embedded model's one-time conversion is not part of any run's time.
+        from huggingtweets.training.base_models import convert_embedded, embedded_folder
+
+        convert_embedded(embedded_folder())
     with tempfile.TemporaryDirectory(prefix="bench-recipes-") as tmpdir:
         tmp = Path(tmpdir)
         dataset = make_dataset(args, tmp)
@@ -148,6 +153,8 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+                    # bf16 only pays on CPUs that compute it natively (AVX-512 BF16, AMX); else fp32 runs.
+                    "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                     "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
         "dataset": str(args.dataset or args.source), "max_posts": args.max_posts, "reference": ref["name"],
         "results": results,

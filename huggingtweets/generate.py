@@ -8,7 +8,7 @@
 Like the original demo, every sample starts from the end-of-text token plus the prompt and is cut at
 its first newline. Here all samples run as one batch with the KV cache, and each stops as soon as it
 writes a newline or the end-of-text token, instead of running on to the maximum length and being cut
-afterwards; the batch ends when every sample has.
+afterwards: it leaves the batch, so the remaining steps compute only the samples still writing.
 
 Outputs that copy a post of the account (see ``huggingtweets.training.copies``) are marked, or dropped.
 """
@@ -143,12 +143,14 @@ class Bot:
         return self._stop_ids
 
     def generate(self, prompt: str = DEFAULT_PROMPT, n: int = 10, *, temperature: float = 1.0,
-                 top_p: float = 0.95, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, min_new_tokens: int = 3,
-                 seed: int | None = None, copies: str = "mark") -> list[Generated]:
+                 top_p: float = 0.95, top_k: int = 50, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                 min_new_tokens: int = 3, seed: int | None = None, copies: str = "mark") -> list[Generated]:
         """Write ``n`` posts that continue ``prompt``.
 
         Args:
             temperature, top_p: sampling settings (the original's: 1.0 and 0.95).
+            top_k: sample among this many most likely tokens at most (0: all); 50 is transformers'
+                default, which the original's pipeline used without naming it.
             max_new_tokens: the longest a post may run.
             min_new_tokens: newline and end-of-text are held back for this many tokens, so no post is empty.
             seed: make the samples reproducible.
@@ -164,6 +166,8 @@ class Bot:
             problems.append(f"--temperature must be > 0 (got {temperature})")
         if not 0 < top_p <= 1:
             problems.append(f"--top-p must be in (0, 1] (got {top_p})")
+        if top_k < 0:
+            problems.append(f"top_k must be >= 0 (got {top_k})")
         if max_new_tokens < 1:
             problems.append(f"--max-new-tokens must be >= 1 (got {max_new_tokens})")
         if copies not in COPIES:
@@ -171,21 +175,15 @@ class Bot:
         if problems:
             raise UsageError("; ".join(problems))
         import torch
-        from transformers import GenerationConfig
 
         if seed is not None:
             torch.manual_seed(seed)
         prompt_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
-        ids = torch.tensor([[self.eot_id] + prompt_ids] * n, device=self.model.device)
-        config = GenerationConfig(do_sample=True, temperature=temperature, top_p=top_p,
-                                  max_new_tokens=max_new_tokens,
-                                  min_new_tokens=min(min_new_tokens, max_new_tokens),
-                                  eos_token_id=self.stop_ids(), pad_token_id=self.eot_id, use_cache=True)
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                      generation_config=config)
-        new = out[:, ids.shape[1]:].tolist()
+            new = self._sample([self.eot_id] + prompt_ids, n, temperature=temperature, top_k=top_k,
+                               top_p=top_p, max_new_tokens=max_new_tokens,
+                               min_new_tokens=min(min_new_tokens, max_new_tokens))
         results = []
         stops = set(self.stop_ids())
         head = self.tokenizer.decode(prompt_ids, skip_special_tokens=True)
@@ -201,6 +199,63 @@ class Bot:
                 continue
             results.append(Generated(text, prompt, copied, used))
         return results
+
+    def _sample(self, ids: list[int], n: int, *, temperature: float, top_k: int, top_p: float,
+                max_new_tokens: int, min_new_tokens: int) -> list[list[int]]:
+        """Token ids of ``n`` samples continuing ``ids``, each ending at its first stop token.
+
+        One batch with the KV cache, like ``model.generate``, but a sample that has stopped leaves the
+        batch (its rows of the cache are dropped), so the steps after the short posts are done cost only
+        what the long ones need; and sampling works on the top-k candidates instead of sorting the whole
+        vocabulary at every step. The distribution is transformers' own: temperature, then top-k, then
+        top-p (the smallest set of tokens whose probability reaches ``top_p``).
+        """
+        import torch
+
+        model = self.model
+        stops = torch.tensor(self.stop_ids(), device=model.device)
+        out = model(input_ids=torch.tensor([ids] * n, device=model.device), use_cache=True)
+        cache = out.past_key_values
+        # Any model whose cache can drop rows (every transformers Cache); others keep all rows to the end.
+        can_drop = hasattr(cache, "batch_select_indices")
+        logits = out.logits[:, -1, :].float()
+        rows = torch.arange(n, device=model.device)  # the sample each row of the batch belongs to
+        samples: list[list[int]] = [[] for _ in range(n)]
+        done = [False] * n
+        for step in range(max_new_tokens):
+            if step < min_new_tokens:
+                logits[:, stops] = float("-inf")
+            picked = _pick(logits, temperature, top_k, top_p)
+            stopped = torch.isin(picked, stops)
+            for r, t, s in zip(rows.tolist(), picked.tolist(), stopped.tolist()):
+                if not done[r]:
+                    samples[r].append(t)
+                    done[r] = s
+            if all(done) or step == max_new_tokens - 1:
+                break
+            if can_drop and bool(stopped.any()):
+                keep = (~stopped).nonzero().squeeze(1)
+                cache.batch_select_indices(keep)
+                rows, picked = rows[keep], picked[keep]
+            out = model(input_ids=picked[:, None], past_key_values=cache, use_cache=True)
+            logits = out.logits[:, -1, :].float()
+        return samples
+
+
+def _pick(logits, temperature: float, top_k: int, top_p: float):
+    """One token per row, sampled as transformers' temperature, top-k and top-p warpers would."""
+    import torch
+
+    scores = logits / temperature
+    k = scores.shape[-1] if top_k <= 0 else min(top_k, scores.shape[-1])
+    values, index = torch.topk(scores, k, dim=-1)  # sorted, most likely first
+    probs = values.softmax(-1)
+    if top_p < 1.0:
+        # Drop a candidate once the more likely ones before it already reach top_p; the first always stays.
+        before = probs.cumsum(-1) - probs
+        probs = probs.masked_fill(before >= top_p, 0.0)
+    choice = torch.multinomial(probs, 1)
+    return index.gather(-1, choice).squeeze(-1)
 
 
 def generate(model: str | Path | Bot, prompt: str = DEFAULT_PROMPT, n: int = 10, **kwargs: Any) -> list[dict]:

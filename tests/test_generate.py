@@ -135,3 +135,47 @@ def test_cli_generate_finds_a_bot_by_name_and_reports_a_missing_one(bot_folder, 
                                  f"train SOURCE` (bots live in {home / 'bots'})\n")
     with pytest.raises(ModelFolderError, match=r"is not a model folder \(no config.json\)"):
         Bot.load(tmp_path)
+
+
+def test_sampling_keeps_the_candidates_transformers_would():
+    import torch
+    from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    from huggingtweets.generate import _pick
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 500) * 3
+    for temperature, top_k, top_p in ((1.0, 50, 0.95), (0.7, 0, 0.5), (1.3, 10, 1.0)):
+        scores = TemperatureLogitsWarper(temperature)(None, logits.clone())
+        if top_k:
+            scores = TopKLogitsWarper(top_k)(None, scores)
+        if top_p < 1:
+            scores = TopPLogitsWarper(top_p)(None, scores)
+        allowed = [set(torch.isfinite(row).nonzero().flatten().tolist()) for row in scores]
+        seen: list[set[int]] = [set(), set(), set()]
+        for _ in range(400):
+            for r, t in enumerate(_pick(logits, temperature, top_k, top_p).tolist()):
+                seen[r].add(t)
+        for r in range(3):
+            assert seen[r] <= allowed[r]
+            # The most likely candidates do come up; a rare one may not in 400 draws.
+            assert scores[r].argmax().item() in seen[r]
+
+
+def test_a_post_that_has_stopped_leaves_the_batch(bot_folder, monkeypatch):
+    bot = Bot.load(bot_folder, dtype="fp32")
+    batch_sizes = []
+    forward = bot.model.forward
+
+    def counting(*args, **kwargs):
+        batch_sizes.append(kwargs["input_ids"].shape[0])
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(bot.model, "forward", counting)
+    posts = bot.generate("my cat", n=6, seed=1, max_new_tokens=40, min_new_tokens=1, copies="keep")
+    lengths = sorted(p.tokens for p in posts)
+    assert batch_sizes[0] == 6 and len(batch_sizes) == lengths[-1]
+    # After each step, the batch holds exactly the samples that have not written their stop token yet.
+    for step, size in enumerate(batch_sizes[1:], start=1):
+        assert size == sum(1 for n in lengths if n > step)
+    assert lengths[0] < lengths[-1]  # some stopped early, so the batch did shrink

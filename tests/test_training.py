@@ -217,6 +217,34 @@ def test_lora_on_gpt2_trains_adapters_only_and_saves_them_merged(tmp_path):
     assert json.loads((out / "training_config.json").read_text())["config"]["model"]["lora"] is True
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook")
+def test_freeze_layers_fixes_the_lowest_blocks_and_backward_stops_above_them(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    from huggingtweets.training.loop import freeze_lower_layers, transformer_blocks
+
+    base = save_tiny_model(tmp_path / "base", layers=3)
+    model = AutoModelForCausalLM.from_pretrained(base)
+    freeze_lower_layers(model, 2)
+    reached = []
+    for i, block in enumerate(transformer_blocks(model)):
+        block.register_full_backward_hook(lambda *_, i=i: reached.append(i))
+    model(input_ids=torch.tensor([[1, 2, 3, 4]]), labels=torch.tensor([[1, 2, 3, 4]])).loss.backward()
+    assert reached == [2], "backward runs through the trained block only"
+
+    ds = make_dataset(tmp_path / "ds")
+    out = train(ds, tmp_path / "bot", tiny_config(model=base, freeze_layers=2, epochs=1)).output
+    before, after = load_file(base / "model.safetensors"), load_file(out / "model.safetensors")
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert not any(k.startswith(("model.layers.0.", "model.layers.1.")) for k in changed)
+    assert any(k.startswith("model.layers.2.") for k in changed)
+    assert "model.embed_tokens.weight" in changed, "tied to the output layer, which still learns"
+    with pytest.raises(UsageError, match="--freeze-layers 3: the model has 3 transformer blocks"):
+        train(ds, tmp_path / "bot2", tiny_config(model=base, freeze_layers=3))
+
+
 def test_lora_without_linear_layers_names_the_modules_found(tmp_path, capsys):
     flat = save_tiny_model(tmp_path / "flat", layers=0)
     ds = make_dataset(tmp_path / "ds")

@@ -52,6 +52,9 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
                          help="Arithmetic [recipe's; auto: bf16 where native]."),
             click.option("--training-seed", type=int, help="Seed of the data order and weights [default: 42]."),
             click.option("--freeze-embeddings", is_flag=True, default=None, help="Keep token embeddings fixed."),
+            click.option("--freeze-layers", type=click.FloatRange(0),
+                         help="Keep the lowest N transformer blocks fixed, or below 1 that share of "
+                              "them (faster steps) [recipe's]."),
             click.option("--checkpoint-steps", type=click.IntRange(0), help="Save a checkpoint every N steps."),
             click.option("--keep-checkpoints", is_flag=True, default=None, help="Keep checkpoints after success."),
             click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the model folder."),
@@ -77,7 +80,8 @@ def build_training_config(kw: dict):
         "base_model": kw.pop("base_model"), "lora": kw.pop("lora"), "epochs": kw.pop("epochs"),
         "max_steps": kw.pop("max_steps"), "learning_rate": kw.pop("lr"), "batch_size": kw.pop("batch_size"),
         "block_size": kw.pop("block_size"), "precision": kw.pop("precision"), "seed": kw.pop("training_seed"),
-        "freeze_embeddings": kw.pop("freeze_embeddings"), "checkpoint_steps": kw.pop("checkpoint_steps"),
+        "freeze_embeddings": kw.pop("freeze_embeddings"), "freeze_layers": kw.pop("freeze_layers"),
+        "checkpoint_steps": kw.pop("checkpoint_steps"),
         "keep_checkpoints": kw.pop("keep_checkpoints"),
     }
     if kw.pop("no_merge"):

@@ -214,7 +214,52 @@ def apply_strategy(model, cfg: TrainConfig):
             model = peft.get_peft_model(model, lora)
     if cfg.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if cfg.model.freeze_layers:
+        freeze_lower_layers(model, cfg.model.freeze_layers)
     return model
+
+
+def transformer_blocks(model) -> list:
+    """The model's stack of transformer blocks: the outermost ``nn.ModuleList`` as long as the config's
+    number of layers (not, say, a longer list of experts inside each block), else the longest one."""
+    import torch.nn as nn
+
+    lists = [m for m in model.modules() if isinstance(m, nn.ModuleList)]
+    config = getattr(model, "config", None)
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+    same = [m for m in lists if len(m) == layers]
+    if same:
+        return list(same[0])
+    return list(max(lists, key=len)) if lists else []
+
+
+def freeze_lower_layers(model, n: float) -> int:
+    """Fix the lowest ``n`` blocks (below 1: that share of them) and cut the graph below the first one
+    left, so that backward stops there; return how many were fixed."""
+    blocks = transformer_blocks(model)
+    share = 0 < n < 1
+    n = int(len(blocks) * n + 1e-9) if share else int(n)
+    if n == 0:
+        return 0
+    if n >= len(blocks):
+        raise UsageError(f"--freeze-layers {n}: the model has {len(blocks)} transformer blocks; "
+                         f"fix fewer than {len(blocks)}")
+    for block in blocks[:n]:
+        block.requires_grad_(False)
+    inputs, outputs = model.get_input_embeddings(), model.get_output_embeddings()
+    if outputs is None or inputs.weight is not outputs.weight:
+        inputs.requires_grad_(False)  # no gradient reaches it any more
+
+    def detach_input(_module, args, kwargs):
+        # The blocks take the hidden states first, by position or by name.
+        if args:
+            return (args[0].detach(),) + tuple(args[1:]), kwargs
+        if "hidden_states" in kwargs:
+            kwargs["hidden_states"] = kwargs["hidden_states"].detach()
+        return args, kwargs
+
+    blocks[n].register_forward_pre_hook(detach_input, with_kwargs=True)
+    return n
 
 
 def trainable(model) -> dict[str, Any]:
@@ -457,14 +502,18 @@ def _train(dataset, output, cfg: TrainConfig, resume: bool, progress: bool, on_l
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.optim.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.optim.learning_rate, betas=(0.9, 0.999), eps=1e-8,
-        **({"fused": True} if device.type == "cuda" else {}))
+        # One fused kernel over all weights: on this project's 2-core CPU an AdamW step over the 135M
+        # embedded model took 0.09 s fused against 0.3-0.8 s as a Python loop over tensors (bench/README.md).
+        **({"fused": True} if device.type in ("cuda", "cpu") else {}))
     scaler = torch.amp.GradScaler("cuda") if cfg.run.precision == "fp16" else None
     autocast = autocast_for(cfg.run.precision, device)
     runner = model
     if d.world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        runner = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+        # With blocks fixed, weights below them (GPT-2's position embeddings) get no gradient.
+        runner = DDP(model, device_ids=[device.index] if device.type == "cuda" else None,
+                     find_unused_parameters=bool(cfg.model.freeze_layers))
 
     fingerprint = cfg.fingerprint()
     step, tokens_seen, train_seconds, history = 0, 0, 0.0, []
