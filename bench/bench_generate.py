@@ -35,6 +35,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--max-length", type=int, default=160, help="tokens, prefix and prompt included")
+    p.add_argument("--dtype", default="auto", help="huggingtweets' arithmetic: auto, bf16 or fp32")
     p.add_argument("--out", help="JSON file [default: bench/results/generate-<time>.json]")
     args = p.parse_args()
 
@@ -49,7 +50,7 @@ def main() -> None:
         folder = convert_embedded(embedded_folder())
 
     t = time.perf_counter()
-    bot = Bot.load(folder)
+    bot = Bot.load(folder, dtype=args.dtype)
     bot.stop_ids()
     bot_load = time.perf_counter() - t
     t = time.perf_counter()
@@ -102,7 +103,7 @@ def main() -> None:
                     "cpu_capability": torch.backends.cpu.get_cpu_capability()},
         "model": str(folder), "n": args.n, "max_new_tokens": max_new,
         "seconds": times, "median": med, "speedup": speedup,
-        "bot_dtype": str(bot.model.dtype), "samples": samples, "table": table,
+        "bot_dtype": str(bot.model.dtype), "dtype_option": args.dtype, "samples": samples, "table": table,
     }
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"generate-{stamp}.json"
