@@ -16,13 +16,14 @@ Prints a table and writes the numbers to bench/results/generate-<time>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from _report import write_report  # bench/, first on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -105,11 +106,7 @@ def main() -> None:
         "seconds": times, "median": med, "speedup": speedup,
         "bot_dtype": str(bot.model.dtype), "dtype_option": args.dtype, "samples": samples, "table": table,
     }
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"generate-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {out}")
+    write_report(report, args.out, "generate")
 
 
 if __name__ == "__main__":

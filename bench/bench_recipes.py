@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import write_report  # bench/, first on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -160,11 +162,7 @@ def main() -> None:
         "results": results,
         "table": table,
     }
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"recipes-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {out}")
+    write_report(report, args.out, "recipes")
 
 
 if __name__ == "__main__":

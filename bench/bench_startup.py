@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import write_report  # bench/, first on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "transformers", "peft", "wandb", "huggingface_hub", "PIL")
 
@@ -72,11 +74,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "seconds": times, "median": med, "prepare_heavy_imports": heavy, "table": table,
     }
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path(args.out) if args.out else ROOT / "bench" / "results" / f"startup-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {path}")
+    write_report(report, args.out, "startup")
 
 
 if __name__ == "__main__":
