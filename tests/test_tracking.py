@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -101,9 +102,16 @@ def test_offline_runs_hold_artifacts_and_config_and_no_secret(tmp_path, monkeypa
     runs = sorted(root.glob("offline-run-*"))
     assert len(runs) == 2
     by_kind = {}
-    for d in runs:
-        config_seen, artifacts = run_contents(d)
-        by_kind[config_seen.get("step", "train")] = (config_seen, artifacts)
+    # W&B's service process may still be writing the last records when finish() returns on a busy
+    # machine (seen once in a full run): read again until the train run's artifacts are there.
+    deadline = time.monotonic() + 60
+    while True:
+        for d in runs:
+            config_seen, artifacts = run_contents(d)
+            by_kind[config_seen.get("step", "train")] = (config_seen, artifacts)
+        if "finetuned-model" in by_kind.get("train", ({}, {}))[1] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     pre_config, pre_artifacts = by_kind["preprocess"]
     assert pre_artifacts == {"raw-dataset": ["raw_posts.jsonl"],
                              "train-dataset": ["stats.json", "train.jsonl", "valid.jsonl"]}
