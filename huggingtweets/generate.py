@@ -185,12 +185,11 @@ class Bot:
                                top_p=top_p, max_new_tokens=max_new_tokens,
                                min_new_tokens=min(min_new_tokens, max_new_tokens))
         results = []
-        stops = set(self.stop_ids())
         head = self.tokenizer.decode(prompt_ids, skip_special_tokens=True)
         for seq in new:
-            used = next((k + 1 for k, t in enumerate(seq) if t in stops), len(seq))
+            used = len(seq)  # each sample ends at its first stop token, or at max_new_tokens
             # Decoded with the prompt, since some tokenizers drop a leading space decoded alone.
-            full = self.tokenizer.decode(prompt_ids + seq[:used], skip_special_tokens=True)
+            full = self.tokenizer.decode(prompt_ids + seq, skip_special_tokens=True)
             text = LINE_BREAKS.split(prompt + full[len(head):], 1)[0].rstrip()
             copied = None
             if copies != "keep" and self.copies is not None:

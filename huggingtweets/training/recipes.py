@@ -184,20 +184,20 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "optim": {"learning_rate": 1.372e-4, "schedule": "cosine", "warmup_ratio": 0.0, "batch_size": 1},
         "run": {"precision": "fp32", "best_on_validation": False},
     },
-    # Tuned on this project's benchmarks (bench/README.md): short blocks fitted to the posts, bf16 autocast
-    # where the CPU computes it natively, one epoch of small batches at a high learning rate with warm-up
-    # (a second epoch cost twice the time for a gain the time target cannot pay for), the lowest third of
-    # the blocks fixed (10 of the embedded model's 30) (each step then skips a third of the backward pass, and the
-    # bits/char came out no worse), the best weights on the validation split kept.
+    # Tuned on this project's benchmarks (bench/README.md): short blocks fitted to the posts, bf16
+    # autocast where the CPU computes it natively, one epoch of small batches at a high learning rate
+    # with warm-up (a second epoch cost twice the time for a gain the time target cannot pay for), the
+    # lowest third of the blocks fixed (10 of the embedded model's 30: each step skips a third of the
+    # backward pass, and bits/char came out no worse), the best weights on the validation split kept.
     "default": {
         "model": {"freeze_layers": 1 / 3},
         "data": {"block_size": 0, "epochs": 1},
         "optim": {"learning_rate": 1e-3, "warmup_ratio": 0.05, "batch_size": 4},
         "run": {"best_on_validation": True},
     },
-    # For the demo and the web app: the default's settings with half the blocks fixed and one evaluation at the
-    # end. A fixed step budget was faster on a small account but fell far behind on a larger one, and two
-    # thirds fixed fell behind the original recipe's bits/char (bench/README.md).
+    # For the demo and the web app: the default's settings with half the blocks fixed and one evaluation
+    # at the end. A fixed step budget was faster on a small account but fell far behind on a larger one,
+    # and two thirds fixed fell behind the original recipe's bits/char (bench/README.md).
     "quick": {
         "model": {"freeze_layers": 0.5},
         "data": {"block_size": 0, "epochs": 1},
