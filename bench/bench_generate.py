@@ -4,11 +4,12 @@ Both sample with the same settings (do_sample, top_p 0.95, temperature 1.0, top-
 default — and the same length limit: the model's stored max_length of 160 tokens including the
 end-of-text prefix) and both load the model before the clock starts. The pipeline runs each sample to
 that limit or to the end-of-text token and the caller cuts at the first newline, as the original demo
-did; ``Bot.generate`` stops each sample at its first newline and computes in bf16 where the CPU or GPU
-does so natively.
+did; ``Bot.generate`` stops each sample at its first newline, computes in bf16 where the CPU or GPU
+does so natively, and otherwise (fp32 on a CPU) multiplies by weights packed once for oneDNN.
 
     python bench/bench_generate.py MODEL_FOLDER              # a folder written by `huggingtweets train`
     python bench/bench_generate.py MODEL_FOLDER --repeats 5 --n 10
+    python bench/bench_generate.py MODEL_FOLDER --no-pack    # huggingtweets without packed weights
 
 Prints a table and writes the numbers to bench/results/generate-<time>.json.
 """
@@ -37,6 +38,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--max-length", type=int, default=160, help="tokens, prefix and prompt included")
     p.add_argument("--dtype", default="auto", help="huggingtweets' arithmetic: auto, bf16 or fp32")
+    p.add_argument("--no-pack", action="store_true", help="huggingtweets without oneDNN-packed weights")
     p.add_argument("--out", help="JSON file [default: bench/results/generate-<time>.json]")
     args = p.parse_args()
 
@@ -51,7 +53,7 @@ def main() -> None:
         folder = convert_embedded(embedded_folder())
 
     t = time.perf_counter()
-    bot = Bot.load(folder, dtype=args.dtype)
+    bot = Bot.load(folder, dtype=args.dtype, pack=not args.no_pack)
     bot.stop_ids()
     bot_load = time.perf_counter() - t
     t = time.perf_counter()
@@ -104,7 +106,8 @@ def main() -> None:
                     "cpu_capability": torch.backends.cpu.get_cpu_capability()},
         "model": str(folder), "n": args.n, "max_new_tokens": max_new,
         "seconds": times, "median": med, "speedup": speedup,
-        "bot_dtype": str(bot.model.dtype), "dtype_option": args.dtype, "samples": samples, "table": table,
+        "bot_dtype": str(bot.model.dtype), "dtype_option": args.dtype,
+        "packed": any(type(m).__name__ == "PackedLinear" for m in bot.model.modules()), "samples": samples, "table": table,
     }
     write_report(report, args.out, "generate")
 

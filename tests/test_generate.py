@@ -179,3 +179,25 @@ def test_a_post_that_has_stopped_leaves_the_batch(bot_folder, monkeypatch):
     for step, size in enumerate(batch_sizes[1:], start=1):
         assert size == sum(1 for n in lengths if n > step)
     assert lengths[0] < lengths[-1]  # some stopped early, so the batch did shrink
+
+
+def test_packed_weights_give_the_plain_models_logits_and_posts(bot_folder):
+    """On a CPU in fp32 the loaded bot multiplies by oneDNN-packed weights; the numbers stay the same."""
+    import torch
+
+    from huggingtweets.packed_linear import PackedLinear, can_pack
+
+    plain = Bot.load(bot_folder, dtype="fp32", pack=False)
+    packed = Bot.load(bot_folder, dtype="fp32")
+    if not can_pack(plain.model):
+        pytest.skip("this PyTorch has no oneDNN packed linear")
+    kinds = [type(m) for m in packed.model.modules()]
+    assert PackedLinear in kinds and torch.nn.Linear not in kinds
+    assert not any(type(m) is PackedLinear for m in plain.model.modules())
+    ids = torch.randint(0, plain.model.config.vocab_size, (3, 12), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        a = plain.model(input_ids=ids).logits
+        b = packed.model(input_ids=ids).logits
+    assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+    args = dict(n=5, seed=2, max_new_tokens=25, copies="keep")
+    assert [g.text for g in plain.generate("my cat", **args)] == [g.text for g in packed.generate("my cat", **args)]
