@@ -201,3 +201,7 @@ def test_packed_weights_give_the_plain_models_logits_and_posts(bot_folder):
     assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4, rtol=1e-4)
     args = dict(n=5, seed=2, max_new_tokens=25, copies="keep")
     assert [g.text for g in plain.generate("my cat", **args)] == [g.text for g in packed.generate("my cat", **args)]
+    # bf16 weights keep plain linear layers (oneDNN computes those itself).
+    half = Bot.load(bot_folder, dtype="bf16")
+    assert not any(type(m) is PackedLinear for m in half.model.modules())
+    assert half.generate("my cat", n=2, seed=0, max_new_tokens=5)
