@@ -89,7 +89,7 @@ class Bot:
             device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
             dtype: ``auto`` (bf16 where the hardware computes it natively, else fp32), ``bf16``, ``fp32``.
             pack: in fp32 on a CPU, lay the weights out once for oneDNN's small-batch kernels
-                (``packed_linear.py``: about twice as fast per step); the loaded model then only
+                (``packed_linear.py``: steps up to about twice as fast); the loaded model then only
                 generates.
         Raises:
             ModelFolderError: not a model folder.

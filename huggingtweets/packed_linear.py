@@ -2,10 +2,10 @@
 
 Generating posts multiplies a handful of rows (one per post still being written) by every weight
 matrix at every step. PyTorch's plain fp32 ``linear`` re-arranges (packs) the weight for its kernel on
-each call, and with so few rows that costs more than the multiplication: on a 2-core AVX2 CPU the
-embedded model's matrices took 103 ms per step for ten posts and 46 ms for one, against 48 ms and
-32 ms with weights packed once at load time (bench/README.md, attempt 36). The arithmetic is the same
-fp32 multiply-add, summed in another order, so logits agree to about 1e-5.
+each call, and with so few rows that costs more than the multiplication: on a 2-core AVX2 CPU a
+decoding step of the embedded model took 131-140 ms for ten posts and 65-70 ms for one, against 75 ms
+and 48 ms with the weights packed once at load time (bench/README.md, attempt 36). The arithmetic is the
+same fp32 multiply-add, summed in another order, so logits agree to about 1e-5.
 
 Imported only when a model is loaded for generating: it needs torch.
 """
@@ -15,8 +15,9 @@ from __future__ import annotations
 import torch
 
 ROWS_HINT = 16
-"""The batch size oneDNN lays the weights out for: about the number of posts written at once. Any
-number of rows still works; 10 and 64 measured the same, 1 was slower for ten rows."""
+"""The batch size oneDNN lays the weights out for: about the number of posts written at once (the
+benchmarks used 16). Any number of rows still works; in a microbenchmark 10 and 64 measured the same,
+1 was slower for ten rows."""
 
 
 class PackedLinear(torch.nn.Module):
