@@ -3,10 +3,10 @@
 Generating posts multiplies a handful of rows (one per post still being written) by every weight
 matrix at every step. PyTorch's plain fp32 ``linear`` takes the weight in its stored layout, and for so
 few rows its kernels run far below the CPU's speed; oneDNN's, given the weight re-arranged once for
-them, do not: on a 2-core AVX2 CPU a
-decoding step of the embedded model took 131-140 ms for ten posts and 65-70 ms for one, against 75 ms
-and 48 ms with the weights packed once at load time (bench/README.md, attempt 36). The arithmetic is the
-same fp32 multiply-add, summed in another order, so logits agree to about 1e-5.
+them, do not: on a 2-core AVX2 CPU a decoding step of the embedded model took 131-140 ms for ten posts
+and 65-70 ms for one, against 75 ms and 48 ms with the weights packed once at load time
+(bench/README.md, attempt 36). The arithmetic is the same fp32 multiply-add, summed in another order,
+so logits agree to about 1e-5.
 
 Imported only when a model is loaded for generating: it needs torch.
 """
