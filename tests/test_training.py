@@ -277,6 +277,18 @@ def test_evaluation_scores_each_post_on_its_own(tmp_path):
     assert result.bits_per_char == pytest.approx(total / math.log(2) / 20, rel=1e-5)
 
 
+def test_evaluation_batches_posts_of_similar_length_within_the_token_budget():
+    from huggingtweets.training.evaluate import MAX_WIDTH_RATIO, length_batches
+
+    seqs = sorted([[1] * n for n in (3, 4, 4, 5, 9, 10, 11, 11, 30, 31, 40, 200)], key=len)
+    batches = length_batches(seqs, batch_tokens=64)
+    assert [s for b in batches for s in b] == seqs  # every post once, in order
+    for b in batches:
+        assert len(b) == 1 or len(b) * len(b[-1]) <= 64
+        assert len(b[-1]) <= MAX_WIDTH_RATIO * len(b[0])
+    assert [len(b) for b in batches] == [1, 3, 4, 2, 1, 1]
+
+
 # -- interruptions ------------------------------------------------------------------------------------------
 
 
