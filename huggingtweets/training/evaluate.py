@@ -33,7 +33,7 @@ class EvalResult:
 MAX_WIDTH_RATIO = 1.25
 """A batch holds posts at most this much longer than its shortest one. Padding is computed and thrown
 away: with the token budget alone, the sample archive's 40 validation posts fell into two batches of
-which 41% was padding, and scoring took 8.5 s; with this bound, 7 batches, 8% padding, 5.5 s (2-core
+which 46% was padding, and scoring took 8.4-9.5 s; with this bound, 7 batches, 8% padding, 5.5 s (2-core
 CPU, bench/README.md attempt 40)."""
 
 

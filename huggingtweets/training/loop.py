@@ -152,7 +152,7 @@ def keep_freed_memory() -> None:
     page faults (bench/README.md, attempt 9), but the largest tensors of a step (the logits, their
     gradient, the embedding matrix's gradient: 100-200 MB each) stayed above it: ~100,000 faults and
     0.6 s of kernel time per 4x128 step. With no mmap at all they reuse freed heap memory: ~0 faults,
-    and steps 15-20% faster (attempt 43), for ~5% more peak memory. glibc still maps memory when the
+    and steps 15-20% faster (attempt 43), for 10-20% more peak memory. glibc still maps memory when the
     heap cannot grow. A no-op off glibc.
     """
     if not sys.platform.startswith("linux"):
