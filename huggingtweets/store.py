@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS posts (
     raw BLOB NOT NULL,
     fetched_at REAL NOT NULL,
     versions TEXT,
+    mentions TEXT,
     PRIMARY KEY (network, account, id)
 );
 CREATE TABLE IF NOT EXISTS fetch_state (
@@ -83,6 +84,8 @@ class Store:
         cols = {row[1] for row in self.db.execute("PRAGMA table_info(posts)")}
         if "versions" not in cols:
             self.db.execute("ALTER TABLE posts ADD COLUMN versions TEXT")
+        if "mentions" not in cols:
+            self.db.execute("ALTER TABLE posts ADD COLUMN mentions TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -116,12 +119,13 @@ class Store:
         now = time.time()
         rows = [
             (network, account, p.id, p.created_at, p.kind, p.text, p.in_reply_to, p.lang,
-             orjson.dumps(p.raw), now, ",".join(p.versions) if p.versions else None)
+             orjson.dumps(p.raw), now, ",".join(p.versions) if p.versions else None,
+             "\n".join(p.mentions) if p.mentions else None)
             for p in posts
         ]
         with self.transaction() as db:
             before = db.total_changes
-            db.executemany("INSERT OR IGNORE INTO posts VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT OR IGNORE INTO posts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             new = db.total_changes - before
             if state:
                 db.executemany(
@@ -149,13 +153,14 @@ class Store:
 
     def posts(self, network: str, account: str, raw: bool = True) -> Iterator[Post]:
         """The account's posts, oldest first (by date, then id); ``raw=False`` skips the raw records."""
-        cols = "id, text, kind, created_at, in_reply_to, lang, versions" + (", raw" if raw else "")
+        cols = "id, text, kind, created_at, in_reply_to, lang, versions, mentions" + (", raw" if raw else "")
         cur = self.db.execute(
             f"SELECT {cols} FROM posts WHERE network=? AND account=? "
             "ORDER BY created_at, length(id), id", (network, account))
         for row in cur:
             yield Post(row[0], row[1], row[2], row[3], row[4], row[5],
-                       orjson.loads(row[7]) if raw else {}, tuple(row[6].split(",")) if row[6] else ())
+                       orjson.loads(row[8]) if raw else {}, tuple(row[6].split(",")) if row[6] else (),
+                       tuple(row[7].split("\n")) if row[7] else ())
 
     def accounts(self) -> list[tuple[str, str, str, int]]:
         """(network, account, handle, number of posts) for every stored account."""

@@ -29,6 +29,9 @@ class Post:
     ``created_at`` is ISO 8601 in UTC (``2022-07-27T15:19:52Z``) when the source gives a date, else None.
     ``versions`` lists the ids of every version of an edited post (X keeps one post per version), so
     that a dataset keeps only the newest stored version even across several imports.
+    ``mentions`` lists the mentions exactly as they appear in ``text`` (``@fern.example.com``) where
+    the source marks them (Bluesky mention facets); cleaning removes or replaces these whole, and
+    finds the others by the network's handle pattern.
     """
 
     id: str
@@ -39,6 +42,7 @@ class Post:
     lang: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     versions: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
 
 
 @dataclass

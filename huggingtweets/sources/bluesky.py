@@ -33,6 +33,7 @@ PAGE_SIZE = 100  # the API's maximum
 REPOST = "app.bsky.feed.defs#reasonRepost"
 PIN = "app.bsky.feed.defs#reasonPin"
 LINK = "app.bsky.richtext.facet#link"
+MENTION = "app.bsky.richtext.facet#mention"
 QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")
 NO_UNAUTHENTICATED = "!no-unauthenticated"
 _HANDLE = re.compile(r"^(?=.{3,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{1,63}$")
@@ -97,6 +98,35 @@ def apply_link_facets(text: str, facets: Any) -> str:
         pos = end
     out.append(data[pos:])
     return b"".join(out).decode("utf-8")
+
+
+def mention_texts(text: str, facets: Any) -> tuple[str, ...]:
+    """The mentions of a post exactly as its text writes them, from its mention facets.
+
+    Facet offsets count UTF-8 bytes of ``record.text``. A mention facet spans the whole handle,
+    custom domains included (``@fern.example.com``), so cleaning can remove or replace it whole.
+
+        >>> mention_texts("hi @fern.example.com!", [{"index": {"byteStart": 3, "byteEnd": 20},
+        ...     "features": [{"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:x"}]}])
+        ('@fern.example.com',)
+    """
+    data = text.encode("utf-8")
+    found: list[str] = []
+    for facet in facets if isinstance(facets, list) else []:
+        if not isinstance(facet, dict):
+            continue
+        index = facet.get("index") or {}
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data)):
+            continue
+        if _inside_char(data, start) or _inside_char(data, end):
+            continue
+        if not any(isinstance(f, dict) and f.get("$type") == MENTION for f in facet.get("features") or []):
+            continue
+        mention = data[start:end].decode("utf-8").strip()
+        if mention.startswith("@") and len(mention) > 1 and mention not in found:
+            found.append(mention)
+    return tuple(found)
 
 
 def _inside_char(data: bytes, offset: int) -> bool:
@@ -231,6 +261,7 @@ class BlueskySource:
         if not isinstance(uri, str):
             return None
         text = apply_link_facets(str(record.get("text") or ""), record.get("facets"))
+        mentions = mention_texts(str(record.get("text") or ""), record.get("facets"))
         langs = record.get("langs") if isinstance(record.get("langs"), list) else []
         lang = langs[0] if langs and isinstance(langs[0], str) else None
         raw = dict(item)
@@ -255,7 +286,8 @@ class BlueskySource:
         else:
             kind = "original"  # a reply to oneself continues a thread
         return Post(id=rkey(uri), text=text, kind=kind, created_at=utc_iso(record.get("createdAt")),
-                    in_reply_to=parent if isinstance(parent, str) else None, lang=lang, raw=raw)
+                    in_reply_to=parent if isinstance(parent, str) else None, lang=lang, raw=raw,
+                    mentions=mentions)
 
 
 def _position(item: dict, reason: dict) -> str | None:
