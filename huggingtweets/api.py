@@ -93,6 +93,12 @@ def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None)
             profile = src.profile()
             profile.handle = check_handle(profile.handle)
             key = account_key(profile)
+            if not profile.account_id:
+                # A source without the account's stable id (a bare tweets.js, a file) joins the one
+                # account stored under an id with this handle, instead of making a second one.
+                known = [k for k in store.accounts_with_handle(src.network, profile.handle) if k != key]
+                if len(known) == 1:
+                    key = known[0]
             state = store.fetch_state(src.network, key)
             bar = progress(f"@{profile.handle}") if progress else None
             new, saved_profile = 0, False
@@ -133,9 +139,11 @@ def drop_superseded(posts: list[Post]) -> list[Post]:
 
 def _clean_account(store: Store, r: FetchResult, clean: CleanOptions) -> AccountData:
     posts = drop_superseded(list(store.posts(r.network, r.account, raw=False)))
-    cleaned = clean_posts(posts, clean)
+    cleaned = clean_posts(posts, clean, r.network)
     return AccountData(r.profile.handle, r.profile.name, r.network, r.spec, cleaned.texts,
-                       cleaned.counts.to_dict(), r.profile.to_dict(), r.account)
+                       cleaned.counts.to_dict(), r.profile.to_dict(), r.account,
+                       # "replies" is a count only when replies are dropped (--no-replies)
+                       [k for k in r.profile.unknown if k != "replies" or not clean.replies])
 
 
 def prepare(specs: Iterable[str], out: str | Path | None = None, *,
@@ -172,13 +180,20 @@ def prepare(specs: Iterable[str], out: str | Path | None = None, *,
             store.close()
 
 
-    handles = [a.handle.lower() for a in accounts]
-    if len(set(handles)) != len(handles):
-        raise UsageError("the same account is given twice; list each account once")
+    # One account is one (network, stable id): handles change, and two accounts can show one name.
+    ids = [(a.network, a.account) for a in accounts]
+    if len(set(ids)) != len(ids):
+        twice = next(a for a in accounts if ids.count((a.network, a.account)) > 1)
+        raise UsageError(f"@{twice.handle} ({twice.network}) is given twice; list each account once")
     notes = []
     for acc in accounts:
-        if acc.chars < minimum:
-            raise NotEnoughDataError(acc.handle, acc.chars, minimum)
+        if not clean.replies and "replies" in acc.unknown and not acc.counts.get("replies"):
+            msg = (f"@{acc.handle}: {acc.source} does not say which posts are replies, so --no-replies "
+                   f"could not drop any; the replies count is unknown")
+            notes.append(msg)
+            warnings.warn(msg, DataWarning, stacklevel=2)
+        if acc.chars < minimum or not acc.texts:  # an empty dataset is an error at any minimum
+            raise NotEnoughDataError(acc.handle, acc.chars, minimum, acc.counts)
         if acc.chars < WARN_CHARS:
             msg = (f"@{acc.handle}: {acc.chars:,} characters of text after cleaning; the bot will be "
                    f"better with at least {WARN_CHARS:,} (more posts, or keep replies)")

@@ -77,13 +77,41 @@ class FetchError(SourceError):
 
 
 class NotEnoughDataError(HuggingTweetsError):
-    def __init__(self, handle: str, chars: int, minimum: int):
+    """Too little text is left after cleaning; the message says which rule dropped how many posts.
+
+    ``counts`` are the account's cleaning counts (``downloaded``, ``retweets``, ``replies``, ``short``,
+    ``duplicates``, ``kept``); each rule that dropped posts is named with the flag that changes it.
+    """
+
+    # count -> (what the rule is, the flag that changes it)
+    RULES = {
+        "short": ("as short", "--min-words N"),
+        "replies": ("as replies", "leave out --no-replies"),
+        "duplicates": ("as duplicates", "--keep-duplicates"),
+        "retweets": ("as retweets", None),
+    }
+
+    def __init__(self, handle: str, chars: int, minimum: int, counts: dict[str, int] | None = None):
         self.handle, self.chars, self.minimum = handle, chars, minimum
-        super().__init__(
-            f"@{handle}: only {chars:,} characters of usable text after cleaning, under the "
-            f"{minimum:,} needed to train a bot; add more posts (a full archive), keep replies, "
-            f"or pass --min-chars N to lower the threshold"
-        )
+        self.counts = dict(counts or {})
+        dropped = []
+        for key, (what, flag) in self.RULES.items():
+            n = self.counts.get(key) or 0
+            if n:
+                dropped.append(f"{n:,} {what}" + (f" ({flag})" if flag else ""))
+        downloaded = self.counts.get("downloaded")
+        why = ""
+        if downloaded is not None:
+            why = (f" ({self.counts.get('kept', 0):,} of {downloaded:,} posts kept"
+                   + (f"; dropped {', '.join(dropped)}" if dropped else "") + ")")
+        if chars == 0:
+            head = f"@{handle}: no usable text after cleaning{why}, so there is nothing to train on; "
+        else:
+            head = (f"@{handle}: only {chars:,} characters of usable text after cleaning{why}, under the "
+                    f"{minimum:,} needed to train a bot; ")
+        super().__init__(head + "add more posts (a full archive), change the rule that dropped most, "
+                         "or pass --min-chars N to lower the threshold" if chars else
+                         head + "add posts, or change the rule that dropped them")
 
 
 class DatasetError(HuggingTweetsError):

@@ -162,6 +162,12 @@ class Store:
                        orjson.loads(row[8]) if raw else {}, tuple(row[6].split(",")) if row[6] else (),
                        tuple(row[7].split("\n")) if row[7] else ())
 
+    def accounts_with_handle(self, network: str, handle: str) -> list[str]:
+        """Keys of the stored accounts of ``network`` whose handle is ``handle`` (case-insensitive)."""
+        rows = self.db.execute("SELECT account FROM accounts WHERE network=? AND lower(handle)=lower(?)",
+                               (network, handle))
+        return [r[0] for r in rows]
+
     def accounts(self) -> list[tuple[str, str, str, int]]:
         """(network, account, handle, number of posts) for every stored account."""
         return self.db.execute(

@@ -84,6 +84,7 @@ class Account:
     avatar_url: str | None = None
     avatar_path: str | None = None
     network: str | None = None
+    unknown: tuple[str, ...] = ()  # counts the source could not tell: shown as "unknown", not 0
 
     @property
     def initial(self) -> str:
@@ -364,7 +365,8 @@ def _account(u: Mapping[str, Any]) -> Account:
     avatar = u.get("avatar_url") if isinstance(u.get("avatar_url"), str) and _URL.match(u["avatar_url"]) else None
     return Account(handle=handle, name=name, counts=counts, url=url, avatar_url=avatar,
                    avatar_path=u.get("avatar_path") if isinstance(u.get("avatar_path"), str) else None,
-                   network=u.get("network") if isinstance(u.get("network"), str) else None)
+                   network=u.get("network") if isinstance(u.get("network"), str) else None,
+                   unknown=tuple(k for k in u.get("unknown") or () if isinstance(k, str)))
 
 
 def load_predictions(folder: str | Path) -> tuple[str, list[str], list[int] | None]:
@@ -492,16 +494,19 @@ def _py_str(s: Any) -> str:
 def table_rows(accounts: list[Account]) -> list[tuple[str, str, list[int | None]]]:
     """The seeds' table: (label, stats key, one count per account), in the seeds' row order; the replies
     and duplicates this version also drops get a row when any account has some."""
-    rows = list(TABLE_ROWS[:3]) + [r for r in EXTRA_ROWS if any(a.counts.get(r[1]) for a in accounts)]
+    rows = list(TABLE_ROWS[:3]) + [r for r in EXTRA_ROWS
+                                   if any(a.counts.get(r[1]) or r[1] in a.unknown for a in accounts)]
     rows.append(TABLE_ROWS[3])
-    return [(label, key, [a.counts.get(key) for a in accounts]) for label, key in rows]
+    # None: a count the source could not tell (its format carries no sign of it), shown "unknown"
+    return [(label, key, [None if key in a.unknown and not a.counts.get(key) else a.counts.get(key)
+                          for a in accounts]) for label, key in rows]
 
 
 def _table_lines(accounts: list[Account]) -> list[str]:
     lines = ["| Data | " + " | ".join(_md(a.name) for a in accounts) + " |",
              "| --- | " + " | ".join("---" for _ in accounts) + " |"]
     for label, _, values in table_rows(accounts):
-        lines.append(f"| {label} | " + " | ".join("?" if v is None else str(v) for v in values) + " |")
+        lines.append(f"| {label} | " + " | ".join("unknown" if v is None else str(v) for v in values) + " |")
     return lines
 
 

@@ -87,11 +87,17 @@ ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
 EXTRA_ROWS = [("Replies dropped", "replies"), ("Duplicates", "duplicates")]
 
 
+def unknown_count(user: dict, key: str) -> bool:
+    """True when the source could not tell this count and found none (a "0" would be a guess)."""
+    return key in (user.get("unknown") or ()) and not user.get(key)
+
+
 def format_table(users: list[dict]) -> str:
     """The seed card's table: one column per account, rows downloaded / retweets / short / kept."""
-    rows = list(ROWS) + [r for r in EXTRA_ROWS if any(u.get(r[1]) for u in users)]
+    rows = list(ROWS) + [r for r in EXTRA_ROWS if any(u.get(r[1]) or unknown_count(u, r[1]) for u in users)]
     header = ["Data"] + [f"@{u['handle']}" for u in users]
-    body = [[label] + [f"{u.get(key, 0):,}" for u in users] for label, key in rows]
+    body = [[label] + ["unknown" if unknown_count(u, key) else f"{u.get(key, 0):,}" for u in users]
+            for label, key in rows]
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body])

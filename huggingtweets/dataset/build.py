@@ -40,6 +40,7 @@ class AccountData:
     counts: dict[str, int]
     profile: dict[str, Any] = field(default_factory=dict)
     account: str = ""  # the store's key for this account (with ``network``)
+    unknown: list[str] = field(default_factory=list)  # counts the source could not tell ("replies")
 
     @property
     def chars(self) -> int:
@@ -113,10 +114,15 @@ def _write_jsonl(path: Path, rows: list[dict]) -> bytes:
 def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, Any],
                   split_settings: SplitSettings) -> dict[str, Any]:
     """Split, balance and write the folder; return the ``stats.json`` content."""
+    # Rows are grouped per account. Two accounts may show the same handle (jane on X and a file
+    # of another jane): only then is the key made unique, so that one-handle datasets keep the
+    # balancing sample they always had (it is seeded by the key).
+    seen = [a.handle for a in accounts]
+    keys = [a.handle if seen.count(a.handle) == 1 else f"{a.handle}#{i}" for i, a in enumerate(accounts)]
     train_rows: dict[str, list[tuple[str, str]]] = {}
     valid_rows: dict[str, list[tuple[str, str]]] = {}
-    for acc in accounts:
-        train_rows[acc.handle], valid_rows[acc.handle] = split(acc, split_settings)
+    for key, acc in zip(keys, accounts):
+        train_rows[key], valid_rows[key] = split(acc, split_settings)
     if split_settings.balance and len(accounts) > 1:
         repeated = balance_repeats(train_rows, split_settings.seed)
     else:
@@ -124,13 +130,13 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
 
     train: list[dict] = []
     valid: list[dict] = []
-    for acc in accounts:
-        for pid, text, copy in repeated[acc.handle]:
+    for key, acc in zip(keys, accounts):
+        for pid, text, copy in repeated[key]:
             row = {"text": text, "handle": acc.handle, "id": pid}
             if copy:
                 row["copy"] = copy
             train.append(row)
-        valid.extend({"text": t, "handle": acc.handle, "id": p} for p, t in valid_rows[acc.handle])
+        valid.extend({"text": t, "handle": acc.handle, "id": p} for p, t in valid_rows[key])
 
     out.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -139,7 +145,7 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
         digest.update(name.encode() + b"\0" + data)
 
     users = []
-    for acc in accounts:
+    for key, acc in zip(keys, accounts):
         u: dict[str, Any] = {"handle": acc.handle, "name": acc.name or acc.handle}
         u.update(acc.counts)
         u.update({
@@ -147,9 +153,9 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
             "account": acc.account,
             "source": acc.source,
             "kept_chars": acc.chars,
-            "train_posts": len(train_rows[acc.handle]),
-            "valid_posts": len(valid_rows[acc.handle]),
-            "train_rows": len(repeated[acc.handle]),
+            "train_posts": len(train_rows[key]),
+            "valid_posts": len(valid_rows[key]),
+            "train_rows": len(repeated[key]),
             "avatar_url": acc.profile.get("avatar_url"),
             "avatar_path": acc.profile.get("avatar_path"),
             "url": acc.profile.get("url"),
@@ -159,6 +165,9 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
             u["notes"] = list(extra["notes"])
         if extra.get("retweets_excluded"):
             u["retweets_excluded"] = True  # the service left retweets out: their count is unknown
+        unknown = sorted(set(acc.unknown) | ({"retweets"} if extra.get("retweets_excluded") else set()))
+        if unknown:
+            u["unknown"] = unknown  # the source carries no sign of these: their counts say "unknown"
         users.append(u)
     stats = {
         "format": FORMAT_VERSION,

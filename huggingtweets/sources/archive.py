@@ -6,6 +6,8 @@ Two exports are recognised by the files they hold:
 - X/Twitter ("Download an archive of your data"): ``data/tweets.js`` (older exports:
   ``data/tweet.js``), split into ``tweets-partN.js`` files in large archives, with ``data/account.js``,
   ``data/profile.js`` and ``data/note-tweet.js`` (the full text of long posts). See DESIGN.md §3.
+  Archives from before 2019 ("Grailbird") hold ``data/js/tweets/YYYY_MM.js`` month files, listed in
+  ``data/js/tweet_index.js``, with ``data/js/user_details.js`` and a ``tweets.csv`` of the same posts.
 - Mastodon ("Request your archive"): ``outbox.json`` (ActivityPub) and ``actor.json``. Only posts
   addressed to the public are read: the export also holds direct and followers-only messages, which
   must never reach the store.
@@ -16,7 +18,9 @@ make up most of an export are never extracted (see ``_container``).
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,15 +42,18 @@ PAGE_SIZE = 5_000
 
 # -- reading X's "window.YTD.<name>.partN = [...]" files -----------------------------------------
 
-_PREFIX = re.compile(rb"^\s*(?:window\.)?([A-Za-z_$][\w$.]*)\s*$")
+# "window.YTD.tweets.part0 =", and in archives before 2019 "Grailbird.data.tweets_2013_05 =" and
+# "var user_details =". A name never holds a space, so "var " adds matches and changes none.
+_PREFIX = re.compile(rb"^\s*(?:window\.|var\s+)?([A-Za-z_$][\w$.]*)\s*$")
 
 
-def parse_ytd(data: bytes, where: str) -> tuple[str, Any]:
+def parse_ytd(data: bytes, where: str, fix: str = "download the archive again") -> tuple[str, Any]:
     """Parse one archive file: strip ``window.YTD.tweets.part0 =`` and read the JSON after it.
 
     The file is JavaScript, but it is never evaluated: everything up to the first ``=`` is the
     assignment target, the rest is JSON. A file that is plain JSON (someone saved just the array)
-    is accepted too.
+    is accepted too. Archives before 2019 write ``Grailbird.data.tweets_2013_05 =`` and
+    ``var user_details =``; ``fix`` is the advice given when the JSON is damaged.
 
     Returns:
         ``(global name, value)``, e.g. ``("YTD.tweets.part0", [...])``; the name is ``""`` for plain JSON.
@@ -65,14 +72,14 @@ def parse_ytd(data: bytes, where: str) -> tuple[str, Any]:
                 f"{where} does not start with 'window.YTD.<name>.part0 =' and is not JSON; "
                 f"pass the archive's data/tweets.js (or the whole archive) as it was downloaded")
         name = m.group(1).decode()
+        target = m.group(0).strip().decode()  # as written: "window.YTD.tweets.part0", "var user_details"
         start = eq + 1
     try:
         return name, orjson.loads(body[start:])
     except orjson.JSONDecodeError as e:
-        what = f"after its 'window.{name} =' prefix" if name else "(a JSON file was expected)"
+        what = f"after its '{target} =' prefix" if name else "(a JSON file was expected)"
         raise ArchiveFormatError(
-            f"{where} is not valid JSON {what}: {e}; the file is damaged or was edited: "
-            f"download the archive again") from None
+            f"{where} is not valid JSON {what}: {e}; the file is damaged or was edited: {fix}") from None
 
 
 def _items(value: Any, key: str) -> Iterator[dict]:
@@ -158,17 +165,23 @@ _MONTHS = {m: f"{i:02d}" for i, m in enumerate(
 _STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/\w+/status(?:es)?/\d+", re.I)
 _URL = re.compile(r"https?://\S+")
 _SPACE = re.compile(r"\s+")
+_GRAILBIRD_UTC = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000$")
 
 
 def x_date(value: str | None) -> str | None:
-    """``Wed Jul 27 15:19:52 +0000 2022`` -> ``2022-07-27T15:19:52Z``; None if unreadable."""
+    """``Wed Jul 27 15:19:52 +0000 2022`` -> ``2022-07-27T15:19:52Z``; None if unreadable.
+
+    Archives before 2019 write ``2013-05-01 12:00:00 +0000`` -> ``2013-05-01T12:00:00Z``.
+    """
     if not value:
         return None
     parts = value.split()
     if len(parts) == 6 and parts[4] == "+0000" and parts[1] in _MONTHS:
         # The archive always writes UTC; string slicing is ~20x faster than strptime on 200k posts.
         return f"{parts[5]}-{_MONTHS[parts[1]]}-{parts[2].zfill(2)}T{parts[3]}Z"
-    for fmt in ("%a %b %d %H:%M:%S %z %Y", None):
+    if _GRAILBIRD_UTC.match(value):
+        return f"{parts[0]}T{parts[1]}Z"
+    for fmt in ("%a %b %d %H:%M:%S %z %Y", "%Y-%m-%d %H:%M:%S %z", None):
         try:
             dt = datetime.strptime(value, fmt) if fmt else datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -278,7 +291,7 @@ def x_posts(tweets: list[dict], notes: Iterable[dict], own_id: str | None, handl
             text = completed[0]
             raw = {**t, "note_tweet": completed[1]}
         reply_to = t.get("in_reply_to_status_id_str") or None
-        if text.startswith("RT @"):
+        if text.startswith("RT @") or t.get("retweeted_status"):  # the latter: archives before 2019
             kind = "retweet"
         elif reply_to and not _to_self(t, own_id, handle_l):
             kind = "reply"
@@ -369,8 +382,37 @@ def _status_id(url: str) -> str:
     return last or url
 
 
+# Where servers name the post a note quotes: Mastodon writes quote, quoteUri and _misskey_quote;
+# Misskey _misskey_quote and quoteUrl; Pleroma quoteUrl; Fedibird quoteUri.
+_QUOTE_KEYS = ("quote", "quoteUri", "quoteUrl", "_misskey_quote")
+# FEP-e232 object links, as the "tag" entries that name a quoted post (Misskey, Akkoma, Mastodon 4.4+).
+_OBJECT_LINK_TYPES = frozenset({'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+                                "application/activity+json"})
+
+
+def ap_quote_refs(obj: dict) -> list[str]:
+    """The URLs a note gives for the post it quotes (empty when it is not a quote post)."""
+    refs: list[str] = []
+    for key in _QUOTE_KEYS:
+        value = obj.get(key)
+        if isinstance(value, dict):
+            refs += [str(value[k]) for k in ("id", "url") if isinstance(value.get(k), str)]
+        elif isinstance(value, str) and value:
+            refs.append(value)
+    tags = obj.get("tag")
+    for tag in [tags] if isinstance(tags, dict) else tags if isinstance(tags, list) else ():
+        if (isinstance(tag, dict) and tag.get("type") == "Link" and isinstance(tag.get("href"), str)
+                and " ".join(str(tag.get("mediaType") or "").split()) in _OBJECT_LINK_TYPES):
+            refs.append(tag["href"])
+    return list(dict.fromkeys(refs))
+
+
 def mastodon_posts(items: Iterable[dict], actor_id: str | None, options: SourceOptions) -> Iterator[Post]:
-    """Posts from an outbox's ``orderedItems``: public ``Create`` notes and ``Announce`` boosts."""
+    """Posts from an outbox's ``orderedItems``: public ``Create`` notes and ``Announce`` boosts.
+
+    A note that names a quoted post (``ap_quote_refs``) is a ``quote``, and its text loses the
+    fallback its server added for software that cannot show quotes (``RE: <link>``).
+    """
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -381,8 +423,9 @@ def mastodon_posts(items: Iterable[dict], actor_id: str | None, options: SourceO
         if typ == "Announce":
             target = obj.get("id", "") if isinstance(obj, dict) else str(obj or "")
             content = obj.get("content") if isinstance(obj, dict) else None
+            quoted = ap_quote_refs(obj) if isinstance(obj, dict) else []
             yield Post(id=_status_id(str(item.get("id") or target)),
-                       text=html_to_text(content) if content else target, kind="retweet",
+                       text=html_to_text(content, quoted) if content else target, kind="retweet",
                        created_at=_iso(item.get("published")), raw=item)
             continue
         if not isinstance(obj, dict) or obj.get("type") not in _POST_TYPES:
@@ -398,10 +441,11 @@ def mastodon_posts(items: Iterable[dict], actor_id: str | None, options: SourceO
             reply_to = reply_to.get("id")
         author = str(obj.get("attributedTo") or item.get("actor") or actor_id or "")
         own = bool(reply_to) and bool(author) and str(reply_to).startswith(author.rstrip("/") + "/")
+        quoted = ap_quote_refs(obj)
         yield Post(
             id=_status_id(str(obj.get("id") or item.get("id") or "")),
-            text=html_to_text(content or ""),
-            kind="reply" if reply_to and not own else "original",
+            text=html_to_text(content or "", quoted),
+            kind="reply" if reply_to and not own else "quote" if quoted else "original",
             created_at=_iso(obj.get("published") or item.get("published")),
             in_reply_to=_status_id(str(reply_to)) if reply_to else None,
             lang=next(iter(content_map), None),
@@ -443,9 +487,9 @@ def _save_avatar(data: bytes, network: str, handle: str, suffix: str) -> str:
 class ArchiveSource:
     """``archive:PATH``: an X archive or a Mastodon export (zip, unpacked folder, or the posts file).
 
-    ``from_spec`` looks at what the path holds and returns an ``XArchiveSource`` or a
-    ``MastodonExportSource``; every problem (missing path, damaged zip, no posts file, bad handle)
-    is raised there, before anything is fetched.
+    ``from_spec`` looks at what the path holds and returns an ``XArchiveSource``, a
+    ``GrailbirdArchiveSource`` (X before 2019) or a ``MastodonExportSource``; every problem (missing
+    path, damaged zip, no posts file, bad handle) is raised there, before anything is fetched.
 
         src = ArchiveSource.from_spec("twitter-2024.zip", "archive:twitter-2024.zip", SourceOptions())
         src.profile().handle
@@ -473,9 +517,14 @@ class ArchiveSource:
             InvalidHandleError, HandleMismatchError.
         """
         path = Path(value).expanduser()
-        if path.name == "data" and any((path / n).is_file() for n in ("tweets.js", "tweet.js")):
+        if path.name == "data" and any((path / n).is_file() for n in ("tweets.js", "tweet.js",
+                                                                       "js/tweet_index.js", "js/user_details.js")):
             path = path.parent  # the archive's data/ folder itself: read the archive around it
         with Container.open(path) as c:
+            from .bluesky_export import BlueskyExportSource, find_car  # Bluesky's repo.car export
+            car = find_car(c)
+            if car is not None:
+                return BlueskyExportSource.open(c, car, spec, options)  # type: ignore[return-value]
             if c.kind == "file":
                 source_cls = _sniff_single_file(c)
                 return source_cls.open(c, "", c.names()[0], spec, options)
@@ -485,9 +534,13 @@ class ArchiveSource:
             found = c.locate(list(MASTODON_FILES))
             if found:
                 return MastodonExportSource.open(c, found[0], found[0] + found[1], spec, options)
+            found = c.locate(list(GRAILBIRD_MARKERS))
+            if found:
+                return GrailbirdArchiveSource.open(c, found[0], found[0] + found[1], spec, options)
             what = "zip" if c.kind == "zip" else "folder"
             raise ArchiveFormatError(
-                f"{path}: this {what} holds no data/tweets.js or data/tweet.js (X archive) and no "
+                f"{path}: this {what} holds no data/tweets.js or data/tweet.js (X archive), no "
+                f"data/js/tweets/ (X archive before 2019) and no "
                 f"outbox.json (Mastodon export); pass the archive exactly as downloaded")
 
     @classmethod
@@ -508,6 +561,8 @@ class ArchiveSource:
 def _sniff_single_file(c: Container) -> type[ArchiveSource]:
     name = c.names()[0]
     suffix = Path(name).suffix.lower()
+    if GrailbirdArchiveSource.sniff(c):  # a month file or tweets.csv of an archive before 2019
+        return GrailbirdArchiveSource
     if suffix == ".js":
         return XArchiveSource
     if suffix == ".json":
@@ -734,4 +789,245 @@ class MastodonExportSource(ArchiveSource):
                 outbox = self._outbox(c)
             posts = list(mastodon_posts(outbox["orderedItems"], self.actor_id, self.options))
         del outbox
+        yield from paged(posts, PAGE_SIZE)
+
+
+# -- the X archive before 2019 ("Grailbird"): data/js/tweets/YYYY_MM.js, else tweets.csv ----------
+
+
+@dataclass
+class _GrailbirdData:
+    user: dict = field(default_factory=dict)
+    months: list[str] = field(default_factory=list)  # month files as data/js/tweet_index.js lists them
+    tweets: list[dict] = field(default_factory=list)
+
+
+def _read_user_details(data: _GrailbirdData, value: Any) -> None:
+    if isinstance(value, dict):
+        data.user = value
+
+
+def _read_tweet_index(data: _GrailbirdData, value: Any) -> None:
+    for item in value if isinstance(value, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("file_name"), str):
+            data.months.append(item["file_name"])
+
+
+def _read_month(data: _GrailbirdData, value: Any) -> None:
+    data.tweets.extend(t for t in value if isinstance(t, dict))
+
+
+def _read_tweets_csv(data: _GrailbirdData, rows: Any) -> None:
+    data.tweets.extend(_csv_tweet(row) for row in rows)
+
+
+@dataclass(frozen=True)
+class GrailbirdFile:
+    what: str  # what the file holds, for messages
+    read: Callable[[_GrailbirdData, Any], None]
+
+
+_MONTH_FILES = "data/js/tweets/*.js"
+
+GRAILBIRD_FILES: dict[str, GrailbirdFile] = {
+    "data/js/user_details.js": GrailbirdFile("the account's handle and name", _read_user_details),
+    "data/js/tweet_index.js": GrailbirdFile("the list of the month files", _read_tweet_index),
+    _MONTH_FILES: GrailbirdFile("one month of posts", _read_month),  # YYYY_MM.js, newest first
+    "tweets.csv": GrailbirdFile("the posts as a table, read only when there are no month files",
+                                _read_tweets_csv),
+}
+"""Archive file (from the archive's root) -> how it is read. Files are ``var user_details = {...}``
+and ``Grailbird.data.tweets_YYYY_MM = [...]``; each ``var`` is named after its file."""
+
+GRAILBIRD_SKIPPED: dict[str, str] = {
+    "data/js/payload_details.js": "the number of posts and the date of the export",
+}
+"""Files that the archive holds and that are deliberately not read, with what they hold."""
+
+GRAILBIRD_MARKERS = ("data/js/tweet_index.js", "data/js/user_details.js", "tweets.csv")
+"""Any one of these, at the top or one folder down, makes a zip or folder an archive before 2019."""
+
+_GRAILBIRD_FIX = "unzip the archive again from the zip X sent (X no longer offers this layout for download)"
+_MONTH_NAME = re.compile(r"^data/js/tweets/[\w-]+\.js$")
+_CSV_HEADER = re.compile(rb'^"?tweet_id"?\s*,\s*"?in_reply_to_status_id"?\s*,')
+_TCO = re.compile(r"https?://t\.co/\w+")
+_MEDIA_PAGE = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/\w+/status/\d+/(?:photo|video)/\d+$",
+                         re.I)
+
+
+def _is_tweets_csv(head: bytes) -> bool:
+    return bool(_CSV_HEADER.match(head[:256].lstrip(b"\xef\xbb\xbf \t\r\n")))
+
+
+def _csv_rows(data: bytes, where: str) -> list[dict[str, str]]:
+    """The rows of the archive's ``tweets.csv``, checked for its ``tweet_id`` and ``text`` columns."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ArchiveFormatError(f"{where} is not UTF-8 text ({e}); {_GRAILBIRD_FIX}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not {"tweet_id", "text"} <= set(reader.fieldnames or ()):
+        raise ArchiveFormatError(
+            f"{where} has no tweet_id and text columns, so it is not the tweets.csv of an X archive from "
+            f"before 2019; pass a table of posts as file:PATH instead")
+    try:
+        return list(reader)
+    except csv.Error as e:
+        raise ArchiveFormatError(f"{where} is not a readable CSV ({e}); {_GRAILBIRD_FIX}") from None
+
+
+def _csv_tweet(row: dict[str, str]) -> dict:
+    """A ``tweets.csv`` row as the status object a month file would hold (what ``x_posts`` reads)."""
+    text = row.get("text") or ""
+    t: dict = {"id_str": (row.get("tweet_id") or "").strip(), "text": text,
+               "created_at": row.get("timestamp") or None, "source": row.get("source") or ""}
+    if row.get("in_reply_to_status_id"):
+        t["in_reply_to_status_id_str"] = row["in_reply_to_status_id"]
+        t["in_reply_to_user_id_str"] = row.get("in_reply_to_user_id") or None
+    if row.get("retweeted_status_id"):
+        t["retweeted_status"] = {"id_str": row["retweeted_status_id"],
+                                 "user": {"id_str": row.get("retweeted_status_user_id") or ""},
+                                 "created_at": row.get("retweeted_status_timestamp") or None}
+    # expanded_urls lists the targets of the text's t.co links in order (a medium's page repeated once
+    # per photo); a photo or video page stands for a medium, whose link is removed as in month files.
+    shorts = _TCO.findall(text)
+    targets = list(dict.fromkeys(u for u in (row.get("expanded_urls") or "").split(",") if u))
+    if shorts and len(shorts) == len(targets):
+        ents: dict[str, list[dict]] = {"urls": [], "media": []}
+        for short, target in zip(shorts, targets):
+            ents["media" if _MEDIA_PAGE.match(target) else "urls"].append({"url": short, "expanded_url": target})
+        t["entities"] = ents
+    return t
+
+
+class GrailbirdArchiveSource(ArchiveSource):
+    """An X archive from before 2019: posts from ``data/js/tweets/YYYY_MM.js`` (else ``tweets.csv``),
+    who wrote them from ``data/js/user_details.js``. The zip, its folder, or one month file or the
+    ``tweets.csv`` alone."""
+
+    network: ClassVar[str] = "x"
+
+    def __init__(self, *args: Any, user: dict, members: list[str], from_csv: bool, skipped: list[str],
+                 **kw: Any):
+        super().__init__(*args, **kw)
+        self.user = user  # user_details.js: screen_name, full_name, id
+        self.members = members  # the files that hold the posts, in order
+        self.from_csv = from_csv  # members is [tweets.csv]: the archive has no month files
+        self.skipped = skipped
+        self.handle = ""
+
+    @staticmethod
+    def sniff(c: Container) -> bool:
+        """True for a month file or ``tweets.csv`` given alone.
+
+        Raises:
+            ArchiveFormatError: another file of such an archive (``user_details.js``, ...) given alone.
+        """
+        with open(c.path, "rb") as f:
+            head = f.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"Grailbird.data.tweets_") or _is_tweets_csv(head):
+            return True
+        m = re.match(rb"var\s+(\w+)\s*=", head)
+        name = f"data/js/{m.group(1).decode()}.js" if m else ""
+        about = GRAILBIRD_FILES[name].what if name in GRAILBIRD_FILES else GRAILBIRD_SKIPPED.get(name)
+        if about:
+            raise ArchiveFormatError(
+                f"{c.path} is the {name} of an X archive from before 2019 ({about}), not its posts; "
+                f"pass the whole archive: the zip X sent, or its unpacked folder (with tweets.csv and data/)")
+        return False
+
+    @classmethod
+    def open(cls, c: Container, base: str, posts_file: str, spec: str,
+             options: SourceOptions) -> "GrailbirdArchiveSource":
+        data = _GrailbirdData()
+        skipped: list[str] = []
+        if c.kind == "file":
+            members = [posts_file]
+            with open(c.path, "rb") as f:
+                from_csv = _is_tweets_csv(f.read(256))
+        else:
+            for name in ("data/js/user_details.js", "data/js/tweet_index.js"):
+                if c.exists(base + name):
+                    value = parse_ytd(c.read(base + name), f"{c.path}: {base}{name}", _GRAILBIRD_FIX)[1]
+                    GRAILBIRD_FILES[name].read(data, value)
+            members = cls._months(c, base, data.months)
+            skipped = [base + n for n in GRAILBIRD_SKIPPED if c.exists(base + n)]
+            from_csv = not members
+            if from_csv:
+                members = [base + "tweets.csv"]
+                if not c.exists(members[0]):
+                    raise ArchiveFormatError(
+                        f"{c.path}: this X archive from before 2019 holds no data/js/tweets/YYYY_MM.js "
+                        f"month files and no tweets.csv; {_GRAILBIRD_FIX}")
+                if not _is_tweets_csv(c.read(members[0])):
+                    raise ArchiveFormatError(
+                        f"{c.path}: {members[0]} does not start with the tweet_id,in_reply_to_status_id,... "
+                        f"header of an X archive from before 2019, and the archive has no month files; "
+                        f"pass a table of posts as file:PATH instead")
+            elif c.exists(base + "tweets.csv"):
+                skipped.append(base + "tweets.csv")  # the same posts as the month files, with less detail
+        src = cls(c.path, c.kind, base, members[0], spec, options, user=data.user, members=members,
+                  from_csv=from_csv, skipped=sorted(skipped))
+        if not data.user.get("screen_name") and not from_csv:
+            src.user = src._author(c, members[0])  # no user_details.js: every post names its author
+        src.handle = _choose_handle(spec, src.user.get("screen_name"), options)
+        return src
+
+    @staticmethod
+    def _months(c: Container, base: str, listed: list[str]) -> list[str]:
+        """Month files: those that tweet_index.js lists, in its order, then any others, newest first."""
+        out: list[str] = []
+        for file_name in listed:
+            if not _MONTH_NAME.match(file_name):
+                raise ArchiveFormatError(
+                    f"{c.path}: data/js/tweet_index.js lists {file_name!r}, which is not a month file "
+                    f"under data/js/tweets/; {_GRAILBIRD_FIX}")
+            if not c.exists(base + file_name):
+                raise ArchiveFormatError(
+                    f"{c.path}: {file_name} is listed in data/js/tweet_index.js but missing; the archive "
+                    f"is incomplete: {_GRAILBIRD_FIX}")
+            if base + file_name not in out:
+                out.append(base + file_name)
+        out += sorted((m for m in c.glob(base + _MONTH_FILES) if m not in out), reverse=True)
+        return out
+
+    def _where(self, member: str) -> str:
+        return str(self.path) if self.kind == "file" else f"{self.path}: {member}"
+
+    def _month(self, c: Container, member: str) -> list:
+        _, value = parse_ytd(c.read(member), self._where(member), _GRAILBIRD_FIX)
+        if not isinstance(value, list):
+            raise ArchiveFormatError(f"{self._where(member)} does not hold a list of posts; {_GRAILBIRD_FIX}")
+        return value
+
+    def _author(self, c: Container, member: str) -> dict:
+        for t in self._month(c, member):
+            user = t.get("user") if isinstance(t, dict) else None
+            if isinstance(user, dict) and user.get("screen_name"):
+                return {"screen_name": user["screen_name"], "full_name": user.get("name"),
+                        "id": user.get("id_str") or user.get("id")}
+        return {}
+
+    def profile(self) -> Profile:
+        uid = self.user.get("id")
+        return Profile(
+            handle=self.handle,
+            name=self.user.get("full_name") or None,
+            account_id=str(uid) if uid not in (None, "") else None,  # = account.js's accountId
+            url=f"https://x.com/{self.handle}",
+            extra={"source": "x-archive-grailbird", "skipped": self.skipped},
+        )
+
+    def pages(self, state: MutableMapping[str, str]) -> Iterator[Page]:
+        data = _GrailbirdData()
+        with gc_paused():
+            with Container.open(self.path) as c:
+                for member in self.members:
+                    if self.from_csv:
+                        GRAILBIRD_FILES["tweets.csv"].read(data, _csv_rows(c.read(member), self._where(member)))
+                    else:
+                        GRAILBIRD_FILES[_MONTH_FILES].read(data, self._month(c, member))
+            uid = self.user.get("id")
+            posts = list(x_posts(data.tweets, (), str(uid) if uid not in (None, "") else None, self.handle))
+        del data
         yield from paged(posts, PAGE_SIZE)

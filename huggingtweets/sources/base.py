@@ -56,6 +56,9 @@ class Profile:
     account_id: str | None = None
     url: str | None = None  # the account's page on its network
     extra: dict[str, Any] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    """Counts the source cannot tell (``"retweets"``, ``"replies"``): its format carries no sign of
+    them, so the counts table says "unknown" and ``--no-replies`` says it could not drop any."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -54,6 +54,18 @@ def parse_actor(value: str) -> str:
                      f"e.g. bsky:{example}")
 
 
+INVALID_HANDLE = "handle.invalid"
+
+
+def name_for_did(did: str) -> str:
+    """A name for an account whose handle is unknown: its DID with ':' as '-' (``did-plc-abc123``).
+
+    The DID is the account's stable id; a handle can change, and the AppView returns
+    ``handle.invalid`` for one it cannot verify.
+    """
+    return "-".join(p for p in did.replace("%3A", ":").split(":") if p)[:200]
+
+
 def rkey(uri: str) -> str:
     """The record key: the last segment of ``at://did/collection/rkey``."""
     return uri.rstrip("/").rsplit("/", 1)[-1]
@@ -167,6 +179,12 @@ class BlueskySource:
         if not isinstance(data, dict) or not data.get("did"):
             raise self._not_found()
         handle = data.get("handle") or self.actor
+        notes: list[str] = []
+        if handle == INVALID_HANDLE or not _HANDLE.match(handle):
+            shown = data.get("handle") or "no handle"
+            handle = name_for_did(data["did"])
+            notes.append(f"Bluesky could not verify this account's handle ({shown}); the bot is named "
+                         f"from its DID, {data['did']}")
         labels = {lab.get("val") for lab in data.get("labels") or [] if isinstance(lab, dict)}
         if NO_UNAUTHENTICATED in labels:
             raise _unavailable(handle, "opted_out",
@@ -176,9 +194,12 @@ class BlueskySource:
         extra: dict[str, Any] = {}
         if isinstance(data.get("postsCount"), int):
             extra["post_count"] = data["postsCount"]
+        if notes:
+            extra["notes"] = notes
         self._profile = Profile(handle=handle, name=data.get("displayName") or handle,
                                 avatar_url=data.get("avatar"), account_id=data["did"],
-                                url=f"https://bsky.app/profile/{handle}", extra=extra)
+                                url=f"https://bsky.app/profile/{data['did'] if notes else handle}",
+                                extra=extra)
         return self._profile
 
     def _not_found(self) -> AccountUnavailableError:

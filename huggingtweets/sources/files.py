@@ -31,17 +31,19 @@ from typing import Any, ClassVar, Iterator, Mapping, MutableMapping
 import orjson
 
 from ..errors import FileFormatError, HandleRequiredError, SourceNotFoundError, UsageError
+from . import _profiles
+from ._profiles import ALL_TEXT_FIELDS, GENERIC, ToolProfile, looks_escaped, x_unescape
 from .base import Page, Post, Profile, SourceOptions, check_handle, paged
 
 PAGE_SIZE = 5_000
 
 # Names of the text column, best first: where an export has both, `full_text` is the untruncated one.
-TEXT_COLUMNS = ("full_text", "text", "content", "tweet", "tweet_text", "body", "post", "message", "status")
+TEXT_COLUMNS = ALL_TEXT_FIELDS
 ID_COLUMNS = ("id_str", "id", "tweet_id", "post_id")
 DATE_COLUMNS = ("created_at", "date", "datetime", "timestamp", "time", "created", "posted_at", "published")
-HANDLE_COLUMNS = ("screen_name", "username", "handle", "user.screen_name", "user_screen_name", "user.username")
-NAME_COLUMNS = ("name", "user.name")
-AVATAR_COLUMNS = ("user.profile_image_url_https", "profile_image_url_https")
+HANDLE_COLUMNS = tuple(dict.fromkeys(h for p in _profiles.PROFILES for h in p.handles))
+NAME_COLUMNS = tuple(dict.fromkeys(h for p in _profiles.PROFILES for h in p.names))
+AVATAR_COLUMNS = tuple(dict.fromkeys(h for p in _profiles.PROFILES for h in p.avatars))
 LANG_COLUMNS = ("lang", "language")
 RETWEET_FLAGS = ("is_retweet", "isretweet", "retweet", "retweeted", "is_retweeted")
 REPLY_ID_COLUMNS = ("in_reply_to_status_id_str", "in_reply_to_status_id", "in_reply_to_tweet_id")
@@ -73,6 +75,7 @@ _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 _X_DATE = re.compile(r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
 _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_UTC_OFFSET = re.compile(r"[+-]\d{2}:?\d{2}")
 _SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 _CP1252_FALLBACK = "huggingtweets.cp1252-latin1"
@@ -96,7 +99,9 @@ class FileInfo:
     encoding: str  # utf-8, utf-8-sig (UTF-8 with a BOM), utf-16, cp1252
     delimiter: str | None = None
     text_column: str | None = None  # as the file spells it; None where the X API layout decides
-    flavor: str | None = None  # "X API v1.1" / "X API v2" for arrays of API objects
+    flavor: str | None = None  # the tool whose layout the file has: "snscrape", "twint", "X API v2" ...
+    unknown: list[str] = field(default_factory=list)  # counts the file cannot tell: "replies" ...
+    escaped: bool = False  # the text is X's, with & < > escaped once
     columns: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +115,7 @@ class _Accounts:
     handles: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     avatars: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
 
 
 class FileSource:
@@ -135,6 +141,9 @@ class FileSource:
         self._avatar: str | None = None
         self._items: list[Any] | None = None  # a parsed JSON document's posts
         self._users: dict[str, dict[str, Any]] = {}  # X API v2 `includes.users`, by user id
+        self.tool: ToolProfile = GENERIC  # whose field names the file uses
+        self._seen_keys: set[str] = set()  # top-level keys of the records, for what the file can tell
+        self._own_id: str | None = None
 
     # -- building --------------------------------------------------------------------------------
 
@@ -202,7 +211,11 @@ class FileSource:
         first_obj = _loads_or_none(first) if first.startswith("{") else None
         if isinstance(first_obj, dict) and (ext in (".jsonl", ".ndjson") or rest.lstrip().startswith("{")):
             self.info.format = "jsonl"
-            self._choose_text_key(first_obj)
+            posts = _response_posts(first_obj)
+            if posts is not None and not posts:
+                raise self._fail("line 1 is an API response with no posts in its \"data\"; "
+                                 "collect the timeline again")
+            self._choose_text_key(posts[0] if posts else first_obj)
             return True
         if ext in (".jsonl", ".ndjson") and first and first_obj is None:
             raise self._fail("line 1 is not a JSON object; a .jsonl file holds one JSON object per line")
@@ -249,10 +262,7 @@ class FileSource:
         if not items:
             raise self._fail("the JSON list of posts is empty; export the posts again")
         if isinstance(holder, dict):
-            includes = holder.get("includes")
-            for user in (includes.get("users") if isinstance(includes, dict) else None) or []:
-                if isinstance(user, dict) and user.get("id") is not None:
-                    self._users[str(user["id"])] = user
+            self._add_users(holder)
         # Archive-style rows {"tweet": {...}} hold the post one level down.
         if all(isinstance(x, dict) and len(x) == 1 and isinstance(x.get("tweet"), dict) for x in items[:10]):
             items = [x["tweet"] if isinstance(x, dict) and isinstance(x.get("tweet"), dict) else x
@@ -263,8 +273,16 @@ class FileSource:
                              f"objects with a text field (or strings)")
         return items
 
+    def _add_users(self, response: Mapping[str, Any]) -> None:
+        """Remember an X API v2 response's expanded authors (``includes.users``) by user id."""
+        includes = response.get("includes")
+        for user in (includes.get("users") if isinstance(includes, dict) else None) or []:
+            if isinstance(user, dict) and user.get("id") is not None:
+                self._users.setdefault(str(user["id"]), user)
+
     def _choose_text_key(self, first: dict[str, Any]) -> None:
         keys = _norm_keys(first)
+        self._set_tool(keys)
         named = self.options.text_column
         if named:
             if not _has(keys, _norm(named)):
@@ -272,14 +290,17 @@ class FileSource:
                                  f"pass --text-column with one of them")
             self.info.text_column = named
             return
-        if API_KEYS & first.keys():
-            self.info.flavor = "X API v2" if V2_KEYS & first.keys() and "id_str" not in first else "X API v1.1"
-            return
-        key = _first_key(keys, TEXT_COLUMNS)
+        if self.tool in (_profiles.X_API_V1, _profiles.X_API_V2):
+            return  # the API's own rules pick the text (long posts, truncated ones)
+        key = next((k for k in self.tool.text if _has(keys, k)), None)
         if key is None:
             raise self._fail(f"no text field among the keys {_listing(first)}; "
                              f"pass --text-column NAME to say which one holds the text")
-        self.info.text_column = next(k for k in first if _norm(k) == key)
+        self.info.text_column = next((k for k in first if _norm(k) == key), key)
+
+    def _set_tool(self, keys: Mapping[str, Any]) -> None:
+        self.tool = _profiles.detect(keys)
+        self.info.flavor = self.tool.name or None
 
     def _sniff_table(self, sample: str, ext: str) -> str | None:
         """The delimiter if the file is a table with a text column (or says it is a table), else None."""
@@ -319,8 +340,10 @@ class FileSource:
                 raise self._fail(f"no column {named!r} (columns: {_listing(columns)}); "
                                  f"pass --text-column with one of them")
             self.info.text_column = columns[normed.index(_norm(named))]
+            self._set_tool(dict.fromkeys(normed))
         else:
-            key = next((k for k in TEXT_COLUMNS if k in normed), None)
+            self._set_tool(dict.fromkeys(normed))
+            key = next((k for k in self.tool.text if k in normed), None)
             if key is None:
                 raise self._fail(f"no text column among {_listing(columns)}; "
                                  f"pass --text-column NAME to say which one holds the text")
@@ -384,7 +407,14 @@ class FileSource:
                     if not isinstance(obj, dict):
                         raise self._fail(f"line {n} holds a {type(obj).__name__}, not a JSON object; "
                                          f"a .jsonl file holds one post object per line")
-                    yield _norm_keys(obj), obj
+                    posts = _response_posts(obj)
+                    if posts is None:
+                        yield _norm_keys(obj), obj
+                        continue
+                    # twarc2: a whole API v2 response per line; its authors are in `includes.users`.
+                    self._add_users(obj)
+                    for item in posts:
+                        yield _norm_keys(item), item
         else:
             for obj in self._items or []:
                 if isinstance(obj, str):
@@ -394,7 +424,7 @@ class FileSource:
     # -- whose posts ---------------------------------------------------------------------------------
 
     def _record_handle(self, rec: Mapping[str, Any]) -> str | None:
-        for key in HANDLE_COLUMNS:
+        for key in self.tool.handles + HANDLE_COLUMNS:
             h = _clean_str(_get(rec, key))
             if h:
                 return h.lstrip("@")
@@ -405,8 +435,9 @@ class FileSource:
         return None
 
     def _record_profile(self, rec: Mapping[str, Any]) -> tuple[str | None, str | None]:
-        name = next((v for v in (_clean_str(_get(rec, k)) for k in NAME_COLUMNS) if v), None)
-        avatar = next((v for v in (_clean_str(_get(rec, k)) for k in AVATAR_COLUMNS) if v), None)
+        name = next((v for v in (_clean_str(_get(rec, k)) for k in self.tool.names + NAME_COLUMNS) if v), None)
+        avatar = next((v for v in (_clean_str(_get(rec, k)) for k in self.tool.avatars + AVATAR_COLUMNS) if v),
+                      None)
         author = _clean_str(rec.get("author_id"))
         user = self._users.get(author) if author else None
         if user:
@@ -420,12 +451,18 @@ class FileSource:
             return found
         if self.info.format in ("csv", "tsv"):
             cols = {_norm(c) for c in self.info.columns}
+            self._seen_keys = set(cols)
             useful = HANDLE_COLUMNS + NAME_COLUMNS + AVATAR_COLUMNS if self.options.handle else HANDLE_COLUMNS
             if not cols & set(useful):
                 return found  # nothing to learn: skip a pass over the file
         for rec, _ in self._records():
+            self._seen_keys.update(rec.keys())
             handle = self._record_handle(rec)
             key = handle.lower() if handle else ""  # "": rows that name no account
+            if key not in found.ids:
+                uid = next((v for v in (_clean_str(_get(rec, k)) for k in self.tool.user_ids) if v), None)
+                if uid:
+                    found.ids[key] = uid
             if handle and key not in found.handles:
                 found.handles[key] = handle
             if key not in found.names or key not in found.avatars:
@@ -470,6 +507,19 @@ class FileSource:
         self._handle = handle
         self._name = found.names.get(data_key)
         self._avatar = found.avatars.get(data_key)
+        self._own_id = found.ids.get(data_key)
+        self._decide_escaping()
+        self.info.unknown = self._unknown_counts()
+
+    def _unknown_counts(self) -> list[str]:
+        """The counts this file cannot tell: no field of the tool's signals of that kind is in it.
+
+        Retweets are always recognised by the ``RT @`` prefix as well, so they are "unknown" only
+        when the file has no retweet field (the count then holds the prefixed ones only)."""
+        if self.info.format == "txt":
+            return ["retweets", "replies"]
+        seen = {k.split(".", 1)[0] for k in self._seen_keys}
+        return [kind for kind in ("retweets", "replies") if not (self.tool.signal_fields(kind) & seen)]
 
     # -- the Source protocol -------------------------------------------------------------------------
 
@@ -485,15 +535,18 @@ class FileSource:
             head = f"{fmt} ({enc})"
         if i.format == "txt":
             return f"{head}, one post per line"
+        tool = f"{i.flavor} layout, " if i.flavor else ""
         if i.text_column:
-            return f"{head}, text {'column' if i.format in ('csv', 'tsv') else 'key'} {i.text_column!r}"
+            where = "column" if i.format in ("csv", "tsv") else "key"
+            return f"{head}, {tool}text {where} {i.text_column!r}"
         if i.flavor:
             return f"{head}, {i.flavor} posts"
         return f"{head}, one post per string"
 
     def profile(self) -> Profile:
         extra = {"file": {**self.info.to_dict(), "description": self.describe()}}
-        return Profile(handle=self._handle, name=self._name, avatar_url=self._avatar, extra=extra)
+        return Profile(handle=self._handle, name=self._name, avatar_url=self._avatar, extra=extra,
+                       account_id=self._own_id, unknown=list(self.info.unknown))
 
     def pages(self, state: MutableMapping[str, str]) -> Iterator[Page]:
         """The file's posts in pages of up to 5,000, in file order. ``state`` is not needed: ids are stable."""
@@ -524,68 +577,74 @@ class FileSource:
     # -- one row -> one post ---------------------------------------------------------------------------
 
     def _to_post(self, rec: dict[str, Any], raw: Any, text_key: str | None, own: str) -> Post | None:
-        api = self.info.format in ("json", "jsonl") and bool(API_KEYS & rec.keys())
+        tool = self.tool
+        api = tool in (_profiles.X_API_V1, _profiles.X_API_V2) and bool(API_KEYS & rec.keys())
         if text_key is not None:
             text = _get(rec, text_key)
         elif api:
             text = _api_text(rec)
         else:
-            text = _get(rec, _first_key(rec, TEXT_COLUMNS) or "text")
+            text = next((v for v in (_get(rec, k) for k in tool.text) if isinstance(v, str) and v.strip()),
+                        None)
+            if text is None:
+                text = _get(rec, _first_key(rec, TEXT_COLUMNS) or "text")
         if isinstance(text, (int, float)) and not isinstance(text, bool):
             text = str(text)
         if not isinstance(text, str) or not text.strip():
             return None
-        if api:
-            text = html.unescape(text)
+        if self.info.escaped:
+            text = x_unescape(text)
 
+        kind = _profiles.classify(tool, rec, text, own, self._own_id)
         refs = rec.get("referenced_tweets")
-        ref_types = ({r.get("type"): r.get("id") for r in refs if isinstance(r, dict)}
-                     if isinstance(refs, list) else {})
-        reply_ids = [rec[k] for k in REPLY_ID_COLUMNS if k in rec]
-        in_reply_to = next((v for v in map(_trusted_id, reply_ids) if v), None)
-        if in_reply_to is None and ref_types.get("replied_to"):
-            in_reply_to = _trusted_id(ref_types["replied_to"])
-
-        # In X API JSON `retweeted` means "the logged-in user retweeted this", not "this is a retweet".
-        flags = _API_RETWEET_FLAGS if api else RETWEET_FLAGS
-        if (any(_truthy(rec[f]) for f in flags if f in rec) or _present(rec.get("retweeted_status"))
-                or "retweeted" in ref_types or text.startswith("RT @")):
-            kind = "retweet"
-        elif (any(map(_present, reply_ids)) or "replied_to" in ref_types
-              or any(_truthy(rec[f]) for f in REPLY_FLAGS if f in rec)):
-            kind = "original" if self._to_self(rec, own) else "reply"
-        elif (_present(rec.get("quoted_status")) or any(_truthy(rec[f]) for f in QUOTE_FLAGS if f in rec)
-              or "quoted" in ref_types):
-            kind = "quote"
-        else:
-            kind = "original"
+        replied = next((r.get("id") for r in refs if isinstance(r, dict) and r.get("type") == "replied_to"),
+                       None) if isinstance(refs, list) else None
+        reply_ids = [_get(rec, f) for t, f in tool.reply if t == "object" and "user" not in f]
+        in_reply_to = next((v for v in map(_trusted_id, reply_ids + [replied]) if v), None)
 
         created_at = None
-        for key in DATE_COLUMNS:
-            value = rec.get(key)
+        for key in tool.dates:
+            value = _get(rec, key)
             if _present(value):
                 if key == "date" and isinstance(value, str) and _DAY.fullmatch(value.strip()):
                     clock = _clean_str(rec.get("time"))  # twint-style separate date and time columns
                     if clock and _TIME_OF_DAY.fullmatch(clock):
                         value = f"{value.strip()} {clock}"
+                        offset = _clean_str(rec.get(tool.timezone)) if tool.timezone else None
+                        if offset and _UTC_OFFSET.fullmatch(offset):
+                            value += f" {offset}"  # twint writes local time and the offset beside it
                 created_at = parse_date(value)
+                if not created_at and tool.timezone and isinstance(value, str):
+                    created_at = _local_date(value, _clean_str(rec.get(tool.timezone)))
                 if created_at:
                     break
 
-        post_id = next((v for v in (_trusted_id(rec[k]) for k in ID_COLUMNS if k in rec) if v), None)
-        lang = next((v for v in (_clean_str(rec[k]) for k in LANG_COLUMNS if k in rec) if v), None)
+        post_id = next((v for v in (_trusted_id(_get(rec, k)) for k in tool.ids) if v), None)
+        lang = next((v for v in (_clean_str(_get(rec, k)) for k in tool.langs) if v), None)
         return Post(id=post_id or "", text=text, kind=kind, created_at=created_at,
                     in_reply_to=in_reply_to, lang=lang, raw=raw if isinstance(raw, dict) else {"text": raw})
 
-    def _to_self(self, rec: Mapping[str, Any], own: str) -> bool:
-        """A reply to one's own post is a thread: it counts as an original post."""
-        to_name = _clean_str(rec.get("in_reply_to_screen_name"))
-        if to_name:
-            return to_name.lstrip("@").lower() == own
-        to_user = _clean_str(rec.get("in_reply_to_user_id_str")) or _clean_str(rec.get("in_reply_to_user_id"))
-        me = (_clean_str(_get(rec, "user.id_str")) or _clean_str(_get(rec, "user.id"))
-              or _clean_str(rec.get("author_id")) or _clean_str(rec.get("user_id")))
-        return bool(to_user and me and to_user == me)
+    def _decide_escaping(self) -> None:
+        """X's text escapes ``& < >`` once; some tools pass it through, others decode it. The tool's
+        profile says when it knows; otherwise the file's own texts tell (escaped text never holds a
+        raw ``<``, ``>`` or ``&``). Plain text files escape nothing."""
+        if self.info.format == "txt":
+            self.info.escaped = False
+            return
+        if self.tool.escaped is not None:
+            self.info.escaped = self.tool.escaped
+            return
+        key = _norm(self.info.text_column) if self.info.text_column else None
+        texts = []
+        for i, (rec, _) in enumerate(self._records()):
+            if i >= 5_000:
+                break
+            value = _get(rec, key) if key else next(
+                (v for v in (_get(rec, k) for k in self.tool.text) if isinstance(v, str)), None)
+            if isinstance(value, str):
+                texts.append(value)
+        verdict = looks_escaped(texts)
+        self.info.escaped = bool(self.tool.escaped) if verdict is None else verdict
 
 
 # -- encoding, values, dates, ids ---------------------------------------------------------------------------
@@ -673,6 +732,24 @@ def _parse_datetime(value: Any) -> datetime | None:
         return parsedate_to_datetime(s)
     except (ValueError, TypeError, IndexError):
         return None
+
+
+def _local_date(value: str, offset: str | None) -> str | None:
+    """twint's ``2021-02-12 19:57:36 CET``: local time, a zone abbreviation, and the UTC offset in
+    its own ``timezone`` column (``+0100``)."""
+    if not offset or not _UTC_OFFSET.fullmatch(offset):
+        return None
+    local = re.sub(r"\s+[A-Za-z]{2,5}$", "", value.strip())
+    return parse_date(f"{local} {offset}")
+
+
+def _response_posts(obj: Mapping[str, Any]) -> list[Any] | None:
+    """The posts of a whole X API v2 response (twarc2 writes one per line), or None if ``obj`` is a post."""
+    data = obj.get("data")
+    if isinstance(data, list) and ("meta" in obj or "includes" in obj or "__twarc" in obj or not data
+                                   or all(isinstance(x, dict) and "text" in x for x in data[:5])):
+        return [x for x in data if isinstance(x, dict)]
+    return None
 
 
 def _from_epoch(seconds: float) -> datetime | None:
