@@ -5,6 +5,9 @@ Each contender runs in its own process, timed by wall clock, with its peak RSS r
 (os.wait4). Runs alternate so that machine noise hits both alike; the table reports medians and ratios.
 
     .venv/bin/python bench/bench_prepare.py --posts 200000 --repeat 3
+
+``--baseline DIR`` adds an earlier version of the code (a checkout, e.g. ``git worktree add DIR REV``)
+as two more contenders, run alternately with the current code on the same archive.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "prepare.json"))
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="a checkout of an earlier version to run side by side (its code on PYTHONPATH)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ht-bench-"))
@@ -56,6 +61,13 @@ def main() -> None:
                "-q", "--min-chars", "0"]
         runs["prepare (new store)"].append(timed(cmd, env))
         runs["prepare (already stored)"].append(timed(cmd, env))
+        if args.baseline:
+            base_env = dict(os.environ, HUGGINGTWEETS_HOME=str(work / f"base-home{i}"),
+                            PYTHONPATH=str(args.baseline.resolve()))
+            base_cmd = [py, "-m", "huggingtweets", "prepare", f"archive:{archive}", "-o",
+                        str(work / f"base-ds{i}"), "-q", "--min-chars", "0"]
+            runs.setdefault("baseline, new store", []).append(timed(base_cmd, base_env))
+            runs.setdefault("baseline, already stored", []).append(timed(base_cmd, base_env))
 
     stats = json.loads((work / "ds0" / "stats.json").read_text())["users"][0]
     base = statistics.median(w for w, _ in runs["plain script"])

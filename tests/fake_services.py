@@ -138,6 +138,9 @@ class MastodonAccount:
     name: str = ""
     suspended: bool = False
     requires_auth: bool = False  # like a server with DISALLOW_UNAUTHENTICATED_API_ACCESS
+    # How quote posts look (see ``_quote``): "" (Mastodon before 4.4: a quote is an ordinary post),
+    # "mastodon", "pleroma", "fedibird" or "sharkey".
+    quotes: str = ""
 
     def expected_ids(self, retweets: bool = True, content_warnings: bool = True) -> set[str]:
         return {masto_id(s.n) for s in self.seeds
@@ -182,7 +185,41 @@ class MastodonAccount:
         elif s.kind in ("reply", "thread"):
             st["in_reply_to_id"] = masto_id(s.n - 1)
             st["in_reply_to_account_id"] = self.id if s.kind == "thread" else "777"
+        elif s.kind == "quote" and self.quotes:
+            self._quote(st, s)
         return st
+
+    def _quote(self, st: dict, s: Seed) -> None:
+        """Make ``st`` quote a post on another server, the way ``self.quotes`` servers do it.
+
+        Each adds a fallback to ``content`` for clients that cannot show quotes, and names the
+        quoted post in its own fields.
+        """
+        qid = masto_id(s.n + 100_000)
+        url, uri = f"https://elsewhere.example/@other/{qid}", f"https://elsewhere.example/users/other/statuses/{qid}"
+        quoted = {"id": qid, "url": url, "uri": uri, "content": "<p>the quoted post</p>",
+                  "created_at": st["created_at"], "visibility": "public",
+                  "account": {"id": "777", "username": "other", "acct": "other@elsewhere.example"}}
+        body = st["content"]
+        if self.quotes == "mastodon":  # 4.4+: a paragraph before, hidden by class
+            rest = url.partition("://")[2]
+            st["content"] = (f'<p class="quote-inline">RE: <a href="{url}" target="_blank" rel="nofollow noopener" '
+                             f'translate="no"><span class="invisible">https://</span><span class="ellipsis">'
+                             f'{rest[:20]}</span><span class="invisible">{rest[20:]}</span></a></p>{body}')
+            st["quote"] = {"state": "accepted", "quoted_status": quoted}
+        elif self.quotes == "pleroma":  # Pleroma/Akkoma: a span at the end of the last paragraph
+            st["content"] = (body[:-4] + f'<span class="quote-inline"><br/><br/>RE: <a href="{uri}" '
+                             f'rel="ugc">{uri}</a></span></p>')
+            st["pleroma"] = {"quote": quoted, "quote_id": qid, "quote_url": uri, "quote_visible": True,
+                             "local": True}
+        elif self.quotes == "fedibird":  # the quoted status itself under "quote"; "QT:" fallback
+            st["content"] = body[:-4] + f'<span class="quote-inline"><br/>QT: <a href="{url}">{url}</a></span></p>'
+            st["quote"], st["quote_id"] = quoted, qid
+        elif self.quotes == "sharkey":  # Misskey family: a plain "RE:" line, no class; only the id
+            st["content"] = body[:-4] + f'<br><br>RE: <a href="{uri}">{uri}</a></p>'
+            st["quote_id"] = qid
+        else:
+            raise ValueError(f"unknown quote style {self.quotes!r}")
 
 
 @dataclass

@@ -3,7 +3,9 @@
 No token is needed for public accounts on most servers. The account is looked up on its server,
 then its statuses are read newest first, 40 a page, following the ``Link: <...>; rel="next"``
 header until it is gone or a page is empty. HTML content becomes plain text; boosts are kept as
-``retweet`` so they can be counted; only public and unlisted posts are ever stored.
+``retweet`` so they can be counted; only public and unlisted posts are ever stored. Quote posts
+(Mastodon 4.4+, Pleroma, Akkoma, Fedibird, Sharkey; see ``quote_refs``) are ``quote``, their text
+without the ``RE: <link>`` fallback the server adds for clients that cannot show quotes.
 
 Fetch state (saved with each page):
 
@@ -57,6 +59,40 @@ def parse_account(value: str) -> tuple[str, str]:
     if not _USER.match(acct):
         raise InvalidHandleError(value)
     return acct, base
+
+
+def quote_refs(status: dict) -> tuple[bool, list[str]]:
+    """Whether a REST status quotes another post, and the URLs, URIs and ids that name that post.
+
+    Each server family says it its own way:
+
+    - Mastodon 4.4+: ``quote`` = ``{"state": ..., "quoted_status": {status} or null}``, or
+      ``{"state": ..., "quoted_status_id": "..."}`` for a quote inside a quote; ``null`` otherwise.
+    - Fedibird, Akkoma: ``quote`` = the quoted status itself, with ``quote_id`` beside it.
+    - Pleroma (and Akkoma): ``pleroma.quote`` (a status), ``pleroma.quote_id``, ``pleroma.quote_url``.
+
+    A quote whose quoted post is gone or hidden (``state`` ``deleted``, ``unauthorized`` ...) is
+    still a quote post: the author wrote it as one.
+    """
+    found, refs = False, []
+    pleroma = status.get("pleroma")
+    for place in (status, pleroma) if isinstance(pleroma, dict) else (status,):
+        quote = place.get("quote")
+        if isinstance(quote, dict):
+            found = True
+            inner = quote.get("quoted_status") if "state" in quote or "quoted_status" in quote else quote
+            if isinstance(inner, dict):
+                refs += [str(inner[k]) for k in ("url", "uri", "id") if inner.get(k) is not None]
+            if quote.get("quoted_status_id") is not None:
+                refs.append(str(quote["quoted_status_id"]))
+        elif isinstance(quote, str) and quote:
+            found = True
+            refs.append(quote)
+        for key in ("quote_id", "quote_url", "quote_uri"):
+            if place.get(key) not in (None, ""):
+                found = True
+                refs.append(str(place[key]))
+    return found, list(dict.fromkeys(refs))
 
 
 def _unavailable(handle: str, reason: str, message: str) -> AccountUnavailableError:
@@ -225,13 +261,15 @@ class MastodonSource:
         shown = boosted or s
         if not self.options.content_warnings and (shown.get("spoiler_text") or "").strip():
             return None
-        text = html_to_text(shown.get("content") or "")
+        is_quote, quoted = quote_refs(shown)
+        # The text without the "RE: <link>" fallback that the server adds to a quote post.
+        text = html_to_text(shown.get("content") or "", quoted)
         reply_to = s.get("in_reply_to_id")
         if boosted:
             kind = "retweet"
         elif reply_to is not None and str(s.get("in_reply_to_account_id")) != self._account_id:
             kind = "reply"
-        elif s.get("quote"):
+        elif is_quote:
             kind = "quote"
         else:
             kind = "original"  # a reply to oneself continues a thread
