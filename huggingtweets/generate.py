@@ -6,9 +6,12 @@
         print(post["text"])
 
 Like the original demo, every sample starts from the end-of-text token plus the prompt and is cut at
-its first newline. Here all samples run as one batch with the KV cache, and each stops as soon as it
-writes a newline or the end-of-text token, instead of running on to the maximum length and being cut
-afterwards: it leaves the batch, so the remaining steps compute only the samples still writing.
+the first newline the model writes (a prompt's own line breaks stay: ``"Log, 12 March.\nWind"`` is one
+post). Here all samples run as one batch with the KV cache, and each stops as soon as it writes a
+newline or the end-of-text token, instead of running on to the maximum length and being cut afterwards:
+it leaves the batch, so the remaining steps compute only the samples still writing.
+
+The prompt is read as plain text: ``<|endoftext|>`` typed in it is those characters, not the token.
 
 Outputs that copy a post of the account (see ``huggingtweets.training.copies``) are marked, or dropped.
 """
@@ -26,6 +29,7 @@ from typing import Any
 from . import paths
 from .errors import ModelFolderError, UsageError
 from .training.copies import CopyIndex
+from .training.data import tokenize
 
 DEFAULT_PROMPT = "My dream is"
 DEFAULT_MAX_NEW_TOKENS = 100
@@ -56,7 +60,7 @@ def resolve_model_folder(model: str | Path) -> Path:
 @dataclass
 class Generated:
     text: str
-    """The prompt and what the bot wrote after it, cut at the first newline."""
+    """The prompt as given and what the bot wrote after it, up to the first line break the bot wrote."""
     prompt: str
     copy: bool | None
     """Whether it copies a post of the account (``None``: the model folder has no copy index)."""
@@ -186,7 +190,7 @@ class Bot:
 
         if seed is not None:
             torch.manual_seed(seed)
-        prompt_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
+        prompt_ids = tokenize(self.tokenizer, [prompt])[0] if prompt else []
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             new = self._sample([self.eot_id] + prompt_ids, n, temperature=temperature, top_k=top_k,
@@ -198,7 +202,8 @@ class Bot:
             used = len(seq)  # each sample ends at its first stop token, or at max_new_tokens
             # Decoded with the prompt, since some tokenizers drop a leading space decoded alone.
             full = self.tokenizer.decode(prompt_ids + seq, skip_special_tokens=True)
-            text = LINE_BREAKS.split(prompt + full[len(head):], 1)[0].rstrip()
+            # Only what the bot wrote is cut: the prompt may hold line breaks of its own.
+            text = prompt + LINE_BREAKS.split(full[len(head):], 1)[0].rstrip()
             copied = None
             if copies != "keep" and self.copies is not None:
                 copied = self.copies.copied(text)

@@ -1,4 +1,4 @@
-"""Generation: batched sampling cut at the first newline, seeds, the copy check, the CLI."""
+"""Generation: batched sampling cut at the first newline the bot writes, seeds, the copy check, the CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from huggingtweets.cli.main import main
 from huggingtweets.errors import ModelFolderError, UsageError
-from huggingtweets.generate import Bot, generate
+from huggingtweets.generate import LINE_BREAKS, Bot, generate
 from huggingtweets.training import resolve_config, train
 from huggingtweets.training.copies import FILE, CopyIndex, words
 from tiny_model import make_dataset, make_posts, tiny_model
@@ -205,3 +205,66 @@ def test_packed_weights_give_the_plain_models_logits_and_posts(bot_folder):
     half = Bot.load(bot_folder, dtype="bf16")
     assert not any(type(m) is PackedLinear for m in half.model.modules())
     assert half.generate("my cat", n=2, seed=0, max_new_tokens=5)
+
+
+LOGBOOK = "Log, 12 March.\nWind"
+"""A prompt with a line break of its own: the post is cut at the first one the bot writes after it."""
+
+
+def test_a_line_break_in_the_prompt_stays_and_the_post_runs_past_it(bot_folder):
+    """With "a" made likely and the newline certain once allowed, each sample writes "aaa" after the whole
+    prompt, then stops at its own newline: not at the prompt's, and not before writing."""
+    import torch
+
+    bot = Bot.load(bot_folder, dtype="fp32")
+    newline, a = bot.tokenizer.convert_tokens_to_ids(["Ċ", "a"])
+    head = bot.model.lm_head
+    biased = torch.nn.Linear(head.in_features, head.out_features, bias=True)
+    with torch.no_grad():
+        biased.weight.zero_()
+        biased.bias.zero_()
+        biased.bias[a] = 10.0  # e^10 against 49 others at e^0: top-p 0.95 keeps "a" alone
+        biased.bias[newline] = 50.0
+    bot.model.lm_head = biased
+    out = bot.generate(LOGBOOK, n=3, seed=0, max_new_tokens=40, min_new_tokens=3, copies="keep")
+    assert [g.text for g in out] == [LOGBOOK + "aaa"] * 3
+    assert [g.tokens for g in out] == [4] * 3, "three tokens, then the bot's newline"
+
+
+def test_posts_continue_a_prompt_with_a_line_break(bot_folder):
+    bot = Bot.load(bot_folder, dtype="fp32")
+    for g in bot.generate(LOGBOOK, n=4, seed=1, max_new_tokens=20):
+        written = g.text[len(LOGBOOK):]
+        assert g.text.startswith(LOGBOOK) and written.strip() and not LINE_BREAKS.search(written), g.text
+        assert g.prompt == LOGBOOK and 3 <= g.tokens <= 20
+
+
+def test_cli_generate_keeps_the_prompts_line_break(bot_folder, capsys):
+    code, out, _ = run_cli(["generate", bot_folder, LOGBOOK, "-n", "2", "--seed", "4", "--json",
+                            "--max-new-tokens", "12"], capsys)
+    assert code == 0
+    posts = json.loads(out)
+    assert len(posts) == 2 and all(p["prompt"] == LOGBOOK for p in posts)
+    for p in posts:
+        written = p["text"][len(LOGBOOK):]
+        assert p["text"].startswith(LOGBOOK) and written.strip() and not LINE_BREAKS.search(written), p["text"]
+    code, out, _ = run_cli(["generate", bot_folder, LOGBOOK, "-n", "2", "--seed", "4", "--max-new-tokens", "12"],
+                           capsys)
+    assert code == 0 and f"  1. {posts[0]['text']}" in out and f"  2. {posts[1]['text']}" in out
+
+
+def test_the_web_apps_worker_keeps_the_prompts_line_break(bot_folder):
+    """The app's generation process (``runner generate``) answers with the same posts, prompt whole."""
+    import io
+
+    import orjson
+
+    from huggingtweets.app.runner import run_generation
+
+    events: list[dict] = []
+    requests = io.StringIO(orjson.dumps({"prompt": LOGBOOK, "n": 2, "seed": 4}).decode() + "\n")
+    assert run_generation(bot_folder, requests, events.append) == 0
+    assert events[0] == {"event": "ready"}
+    texts = [p["text"] for p in events[1]["predictions"]]
+    assert len(texts) == 2
+    assert all(t.startswith(LOGBOOK) and t[len(LOGBOOK):].strip() for t in texts), texts

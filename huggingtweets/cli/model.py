@@ -193,7 +193,8 @@ def _print_posts(bot_name: str, handles: list[str], posts: list[dict], copies: s
                f"by them):")
     for i, p in enumerate(posts, 1):
         mark = "  [copies a training post]" if p.get("copy") else ""
-        click.echo(f"{i:>3}. {p['text']}{mark}")
+        text = p["text"].replace("\n", "\n     ")  # a prompt's own line breaks stay inside its post
+        click.echo(f"{i:>3}. {text}{mark}")
     if copies != "keep" and not has_index:
         click.echo("(this model folder has no copy index, so copies of training posts were not checked)")
 

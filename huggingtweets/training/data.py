@@ -41,9 +41,68 @@ def load_posts(folder: str | Path, tokenizer) -> Posts:
 
 
 def tokenize(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids of ``texts`` read as plain text, without special tokens added around them.
+
+    A post (or a prompt) may mention ``<|endoftext|>``, ``<|im_start|>``, ``</s>`` or ``[SEP]``: those
+    characters become ordinary tokens, never the control token of that name, so that the only post
+    boundaries the model sees are the end-of-text tokens that ``_stream`` and ``evaluate`` put there.
+
+    ``split_special_tokens`` stops the tokenizer from matching special tokens in the text. Some models
+    can still produce one: a Unigram (SentencePiece-converted) vocabulary holds ``</s>`` as a piece, so
+    ``"</s>"`` comes out as that id all the same; such a token is spelled out character by character.
+
+    Example:
+        >>> tokenize(tokenizer, ["see <|endoftext|>"])  # the ids of "see <|endoftext|>" as text
+    """
     if not texts:
         return []
-    return tokenizer(texts, add_special_tokens=False)["input_ids"]
+    encoded = tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    control = control_ids(tokenizer)
+    return [ids if control.isdisjoint(ids) else _spell_out(tokenizer, ids, control) for ids in encoded]
+
+
+def control_ids(tokenizer) -> set[int]:
+    """Ids of the tokenizer's special tokens, which no post's text may produce: bos, eos, pad, sep, the
+    chat markers and the like. The unknown token is left out where the model writes it for characters its
+    vocabulary lacks (WordPiece, Unigram): that is text, not a boundary. A byte-level model never writes
+    one, and GPT-2 and SmolLM2 name ``<|endoftext|>`` their unknown token, so there it stays in."""
+    ids = set(getattr(tokenizer, "all_special_ids", None) or [])
+    for i, tok in (getattr(tokenizer, "added_tokens_decoder", None) or {}).items():
+        if getattr(tok, "special", False):
+            ids.add(int(i))
+    roles = {getattr(tokenizer, f"{role}_token_id", None) for role in ("bos", "eos", "pad", "sep", "cls", "mask")}
+    return ids - (_unknown_ids(tokenizer) - roles)
+
+
+def _unknown_ids(tokenizer) -> set[int]:
+    """What the tokenizer's model writes for a character no vocabulary holds (a private-use one): its
+    unknown token where it has one, byte tokens or nothing where it has none."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a slow tokenizer: assume that it may write its unknown token
+        unk = getattr(tokenizer, "unk_token_id", None)
+        return set() if unk is None else {unk}
+    try:
+        return {t.id for t in backend.model.tokenize("\U0010fffd")}
+    except Exception:  # noqa: BLE001 - the tokenizers library raises a bare Exception for a model error
+        return set()
+
+
+def _spell_out(tokenizer, ids: list[int], control: set[int]) -> list[int]:
+    """``ids`` with each control token replaced by the model's tokens for its characters, one at a time
+    (``</s>`` -> ``<``, ``/``, ``s``, ``>``), which decode to the same text. Only a fast tokenizer's model
+    can be asked for those; a slow one's ids are kept (with ``split_special_tokens`` it hands the text to
+    its model without looking for added tokens, and its models do not write control tokens)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return ids
+    out: list[int] = []
+    for i in ids:
+        piece = backend.id_to_token(i) if i in control else None
+        if piece is None:
+            out.append(i)
+            continue
+        out.extend(t.id for ch in piece for t in backend.model.tokenize(ch))
+    return out
 
 
 def fit_block_size(posts: list[list[int]], max_length: int) -> int:
