@@ -250,7 +250,9 @@ def test_cli_generate_keeps_the_prompts_line_break(bot_folder, capsys):
         assert p["text"].startswith(LOGBOOK) and written.strip() and not LINE_BREAKS.search(written), p["text"]
     code, out, _ = run_cli(["generate", bot_folder, LOGBOOK, "-n", "2", "--seed", "4", "--max-new-tokens", "12"],
                            capsys)
-    assert code == 0 and f"  1. {posts[0]['text']}" in out and f"  2. {posts[1]['text']}" in out
+    # the prompt's line break stays, and the post's next line is indented under its number
+    shown = [p["text"].replace("\n", "\n     ") for p in posts]
+    assert code == 0 and f"  1. {shown[0]}" in out and f"  2. {shown[1]}" in out
 
 
 def test_the_web_apps_worker_keeps_the_prompts_line_break(bot_folder):
