@@ -1,8 +1,10 @@
 """Posts from a file the user already has: CSV, TSV, JSON, JSONL or plain text (``file:posts.csv``).
 
 The format is sniffed from the content (the extension only breaks ties) and reported by
-``FileSource.describe()`` and in ``profile().extra["file"]``. The encoding is UTF-8 (with or without a
-BOM), UTF-16 with a BOM, else cp1252, the usual encoding of CSVs saved by spreadsheets on Windows.
+``FileSource.describe()`` and in ``profile().extra["file"]``. The encoding is decided line by line
+(``_decode.py``): UTF-8 where the bytes are UTF-8, else what charset-normalizer finds (usually cp1252,
+the encoding of CSVs saved by spreadsheets on Windows); double-encoded text is repaired by ftfy. Lines
+read otherwise or repaired are listed in ``profile().extra["notes"]``, which the CLI prints.
 
 Rows are mapped to posts by common column names, matched case-insensitively with spaces and dashes
 read as ``_`` (``Tweet Text`` = ``tweet_text``). JSON arrays of X API v1.1 statuses and v2 post objects
@@ -15,7 +17,6 @@ id, a hash of its text and date, so importing the same file twice adds nothing.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import functools
 import hashlib
@@ -32,6 +33,7 @@ import orjson
 
 from ..errors import FileFormatError, HandleRequiredError, SourceNotFoundError, UsageError
 from . import _profiles
+from ._decode import Decoding, find_decoding, open_text
 from ._profiles import ALL_TEXT_FIELDS, GENERIC, ToolProfile, looks_escaped, x_unescape
 from .base import Page, Post, Profile, SourceOptions, check_handle, paged
 
@@ -78,17 +80,6 @@ _MONTHS = {m: i for i, m in enumerate(
 _UTC_OFFSET = re.compile(r"[+-]\d{2}:?\d{2}")
 _SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
-_CP1252_FALLBACK = "huggingtweets.cp1252-latin1"
-
-
-def _latin1_for_undefined(err: UnicodeError) -> tuple[str, int]:
-    # cp1252 leaves 0x81 0x8D 0x8F 0x90 0x9D undefined; latin-1 maps every byte, so nothing is lost.
-    assert isinstance(err, UnicodeDecodeError)
-    return bytes(err.object[err.start:err.end]).decode("latin-1"), err.end
-
-
-codecs.register_error(_CP1252_FALLBACK, _latin1_for_undefined)
-
 
 @dataclass
 class FileInfo:
@@ -96,7 +87,10 @@ class FileInfo:
 
     name: str
     format: str  # csv, tsv, json, jsonl, txt
-    encoding: str  # utf-8, utf-8-sig (UTF-8 with a BOM), utf-16, cp1252
+    encoding: str  # of most lines, as Python names it: utf-8, utf-8-sig (with a BOM), utf-16, cp1252, cp932 ...
+    other_encoding: str | None = None  # of the lines that are not in `encoding` (see the notes), if any
+    other_lines: int = 0  # how many lines were read with `other_encoding`
+    mojibake_repaired: int = 0  # lines whose double-encoded text ("cafÃ©") was repaired
     delimiter: str | None = None
     text_column: str | None = None  # as the file spells it; None where the X API layout decides
     flavor: str | None = None  # the tool whose layout the file has: "snscrape", "twint", "X API v2" ...
@@ -135,6 +129,7 @@ class FileSource:
         self.spec = spec
         self.options = options
         self.info: FileInfo
+        self._decoding: Decoding  # how each line's bytes become text, and what was repaired
         self._handle = ""
         self._only: str | None = None  # lower-cased handle whose rows are kept, in a file of several
         self._name: str | None = None
@@ -173,9 +168,7 @@ class FileSource:
         return FileFormatError(f"{self.path}: {problem}")
 
     def _open(self) -> None:
-        encoding = detect_encoding(self.path)
-        errors = _CP1252_FALLBACK if encoding == "cp1252" else "strict"
-        self._encoding, self._errors = encoding, errors
+        self._decoding = d = find_decoding(self.path)
         with self._text() as f:
             sample = f.read(_SAMPLE_CHARS)
         stripped = sample.lstrip()
@@ -184,7 +177,7 @@ class FileSource:
         if stripped.startswith("window.YTD."):
             raise self._fail("this is a file of an X archive; pass the archive's zip or folder as archive:PATH")
         ext = self.path.suffix.lower()
-        self.info = FileInfo(self.path.name, "", encoding)
+        self.info = FileInfo(self.path.name, "", d.encoding, d.other, len(d.other_lines), len(d.mojibake_lines))
         if stripped[0] in "[{" and self._try_json(stripped, ext):
             return
         if ext in (".json", ".jsonl", ".ndjson"):
@@ -199,7 +192,8 @@ class FileSource:
         self._open_table()
 
     def _text(self):
-        return open(self.path, encoding=self._encoding, errors=self._errors, newline="")
+        """The file as text, each line decoded as ``find_decoding`` decided, newlines untranslated."""
+        return open_text(self.path, self._decoding)
 
     # -- sniffing ----------------------------------------------------------------------------------
 
@@ -526,8 +520,7 @@ class FileSource:
     def describe(self) -> str:
         """What was found, in words: ``"CSV (UTF-8, ',' delimited), text column 'tweet'"``."""
         i = self.info
-        enc = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
-               "cp1252": "Windows-1252"}.get(i.encoding, i.encoding)
+        enc = self._decoding.describe()  # "UTF-8", "Shift_JIS", "UTF-8, 2 lines Windows-1252"
         fmt = {"csv": "CSV", "tsv": "TSV", "json": "JSON", "jsonl": "JSON Lines", "txt": "plain text"}[i.format]
         if i.format == "csv" and i.delimiter != ",":
             head = f"{fmt} ({enc}, {i.delimiter!r} delimited)"
@@ -544,7 +537,10 @@ class FileSource:
         return f"{head}, one post per string"
 
     def profile(self) -> Profile:
-        extra = {"file": {**self.info.to_dict(), "description": self.describe()}}
+        extra: dict[str, Any] = {"file": {**self.info.to_dict(), "description": self.describe()}}
+        notes = self._decoding.notes(self.path.name)  # lines read in another encoding or repaired
+        if notes:
+            extra["notes"] = notes
         return Profile(handle=self._handle, name=self._name, avatar_url=self._avatar, extra=extra,
                        account_id=self._own_id, unknown=list(self.info.unknown))
 
@@ -651,22 +647,10 @@ class FileSource:
 
 
 def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` or ``utf-16`` by BOM; ``utf-8`` if every byte decodes as UTF-8; else ``cp1252``."""
-    with open(path, "rb") as f:
-        head = f.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return "utf-16"
-        f.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := f.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
+    """The encoding of most of the file's lines: ``utf-8-sig``/``utf-16``/``utf-32`` by BOM, ``utf-8``,
+    else what charset-normalizer finds (``cp1252``, ``cp932``, ``gb18030``...). Lines in another encoding
+    and repaired lines: ``huggingtweets.sources._decode.find_decoding``."""
+    return find_decoding(path).encoding
 
 
 def parse_date(value: Any) -> str | None:
