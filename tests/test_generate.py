@@ -231,6 +231,14 @@ def test_a_line_break_in_the_prompt_stays_and_the_post_runs_past_it(bot_folder):
     assert [g.tokens for g in out] == [4] * 3, "three tokens, then the bot's newline"
 
 
+@pytest.mark.parametrize("prompt", ["Dear diary,\n\nToday", "Shopping list:\r\n- bread\n-", "Two lines\n"])
+def test_other_prompts_with_line_breaks_keep_them_all(bot_folder, prompt):
+    bot = Bot.load(bot_folder)
+    for g in bot.generate(prompt, n=3, seed=2, max_new_tokens=20):
+        written = g.text[len(prompt):]
+        assert g.text.startswith(prompt) and not LINE_BREAKS.search(written), g.text
+
+
 def test_posts_continue_a_prompt_with_a_line_break(bot_folder):
     bot = Bot.load(bot_folder, dtype="fp32")
     for g in bot.generate(LOGBOOK, n=4, seed=1, max_new_tokens=20):
