@@ -282,7 +282,6 @@ class BlueskySource:
         if not isinstance(uri, str):
             return None
         text = apply_link_facets(str(record.get("text") or ""), record.get("facets"))
-        mentions = mention_texts(str(record.get("text") or ""), record.get("facets"))
         langs = record.get("langs") if isinstance(record.get("langs"), list) else []
         lang = langs[0] if langs and isinstance(langs[0], str) else None
         raw = dict(item)
@@ -298,17 +297,35 @@ class BlueskySource:
                         lang=lang, raw=raw)
         if did_of(uri) != did:
             return None  # not the account's own post and not a repost: nothing of theirs
-        parent = ((record.get("reply") or {}).get("parent") or {}).get("uri")
-        embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
-        if isinstance(parent, str) and did_of(parent) != did:
-            kind = "reply"
-        elif embed.get("$type") in QUOTE_EMBEDS:
-            kind = "quote"
-        else:
-            kind = "original"  # a reply to oneself continues a thread
-        return Post(id=rkey(uri), text=text, kind=kind, created_at=utc_iso(record.get("createdAt")),
-                    in_reply_to=parent if isinstance(parent, str) else None, lang=lang, raw=raw,
-                    mentions=mentions)
+        return record_post(record, rkey(uri), did, raw)
+
+
+def record_post(record: dict, key: str, did: str, raw: dict) -> Post:
+    """One ``app.bsky.feed.post`` record of the account ``did`` as a Post (the AppView's feed and a
+    repository export hold the same records).
+
+    Links take their full URL from the link facets, mentions are listed from the mention facets;
+    ``reply`` to another account's post makes a reply (to one's own, a thread: ``original``), an
+    ``app.bsky.embed.record``/``recordWithMedia`` embed a quote.
+    """
+    raw_text = record.get("text") if isinstance(record.get("text"), str) else ""
+    facets = record.get("facets")
+    reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+    parent = reply.get("parent").get("uri") if isinstance(reply.get("parent"), dict) else None
+    embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
+    if isinstance(parent, str) and did_of(parent) != did:
+        kind = "reply"
+    elif embed.get("$type") in QUOTE_EMBEDS:
+        kind = "quote"
+    else:
+        kind = "original"  # a reply to oneself continues a thread
+    langs = record.get("langs") if isinstance(record.get("langs"), list) else []
+    created = record.get("createdAt")
+    return Post(id=key, text=apply_link_facets(raw_text, facets), kind=kind,
+                created_at=utc_iso(created) if isinstance(created, str) else None,
+                in_reply_to=parent if isinstance(parent, str) else None,
+                lang=langs[0] if langs and isinstance(langs[0], str) else None, raw=raw,
+                mentions=mention_texts(raw_text, facets))
 
 
 def _position(item: dict, reason: dict) -> str | None:

@@ -32,7 +32,7 @@ from ..errors import ArchiveFormatError
 from ._container import Container
 from ._http import utc_iso
 from .base import Page, Post, Profile, SourceOptions, check_handle, gc_paused, paged
-from .bluesky import QUOTE_EMBEDS, apply_link_facets, did_of, mention_texts
+from .bluesky import record_post
 
 POSTS = "app.bsky.feed.post"
 REPOSTS = "app.bsky.feed.repost"
@@ -404,24 +404,7 @@ def export_posts(repo: Repository) -> Iterator[Post]:
     did = repo.did
     for rkey, cid, record in repo.records[POSTS]:
         uri = f"at://{did}/{POSTS}/{rkey}"
-        raw_text = record.get("text") if isinstance(record.get("text"), str) else ""
-        facets = record.get("facets")
-        text = apply_link_facets(raw_text, facets)
-        langs = record.get("langs") if isinstance(record.get("langs"), list) else []
-        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
-        parent = (reply.get("parent") or {}).get("uri") if isinstance(reply.get("parent"), dict) else None
-        embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
-        if isinstance(parent, str) and did_of(parent) != did:
-            kind = "reply"
-        elif embed.get("$type") in QUOTE_EMBEDS:
-            kind = "quote"
-        else:
-            kind = "original"  # a reply to oneself continues a thread
-        yield Post(id=rkey, text=text, kind=kind, created_at=utc_iso(_str(record.get("createdAt"))),
-                   in_reply_to=parent if isinstance(parent, str) else None,
-                   lang=langs[0] if langs and isinstance(langs[0], str) else None,
-                   raw={"uri": uri, "cid": cid, "record": _jsonable(record)},
-                   mentions=mention_texts(raw_text, facets))
+        yield record_post(record, rkey, did, {"uri": uri, "cid": cid, "record": _jsonable(record)})
     for rkey, cid, record in repo.records[REPOSTS]:
         subject = record.get("subject") if isinstance(record.get("subject"), dict) else {}
         target = subject.get("uri") if isinstance(subject.get("uri"), str) else ""

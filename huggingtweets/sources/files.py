@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
-import html
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,9 @@ from ..errors import FileFormatError, HandleRequiredError, SourceNotFoundError, 
 from . import _profiles
 from ._decode import Decoding, find_decoding, open_text
 from ._profiles import ALL_TEXT_FIELDS, GENERIC, ToolProfile, looks_escaped, x_unescape
+from ._profiles import get as _get
+from ._profiles import present as _present
+from ._profiles import truthy as _truthy
 from .base import Page, Post, Profile, SourceOptions, check_handle, paged
 
 PAGE_SIZE = 5_000
@@ -794,19 +796,6 @@ def _norm_keys(obj: Mapping[Any, Any]) -> dict[str, Any]:
     return out
 
 
-def _get(rec: Mapping[str, Any], path: str) -> Any:
-    """``rec[path]``, or for ``"user.screen_name"`` the nested value (keys as the X API spells them)."""
-    if path in rec:
-        return rec[path]
-    if "." not in path:
-        return None
-    head, _, rest = path.partition(".")
-    node = rec.get(head)
-    for part in rest.split("."):
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(part)
-    return node
 
 
 def _has(rec: Mapping[str, Any], path: str) -> bool:
@@ -829,22 +818,8 @@ def _first_value(rec: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return next((v for v in (_get(rec, n) for n in names) if _present(v)), None)
 
 
-def _present(value: Any) -> bool:
-    if value is None or value is False:
-        return False
-    if isinstance(value, str):
-        return value.strip().lower() not in _NULLS and value.strip().lower() != "false"
-    if isinstance(value, (dict, list)):
-        return bool(value)
-    return True
 
 
-def _truthy(value: Any) -> bool:
-    if value is True:
-        return True
-    if value is None or value is False:
-        return False
-    return str(value).strip().lower() in _TRUE
 
 
 def _clean_str(value: Any) -> str | None:
