@@ -4,6 +4,7 @@
     ds = ht.prepare(["archive:twitter-archive.zip"])        # fetch and clean
     bot = ht.train_bot(ds)                                   # fine-tune, card and preview
     print(ht.Bot.load(bot.output).generate("My dream is", n=3))
+    print(ht.evaluate(bot.output, n=100).summary())          # measure it
 
 Heavy libraries (torch, transformers) are imported only by the functions that train or generate.
 """
@@ -24,6 +25,8 @@ _LAZY = {
     "resolve_config": "huggingtweets.training",
     "train": "huggingtweets.training",
     "Bot": "huggingtweets.generate",
+    "evaluate": "huggingtweets.evaluation",
+    "Evaluation": "huggingtweets.evaluation",
     "publish": "huggingtweets.hub",
     "unpublish": "huggingtweets.hub",
 }
@@ -38,6 +41,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Bot", "CleanOptions", "Dataset", "FetchResult", "HuggingTweetsError", "SourceOptions", "SplitSettings",
-    "fetch", "open_source", "prepare", "publish", "resolve_config", "train", "train_bot", "unpublish",
+    "Bot", "CleanOptions", "Dataset", "Evaluation", "FetchResult", "HuggingTweetsError", "SourceOptions",
+    "SplitSettings", "evaluate", "fetch", "open_source", "prepare", "publish", "resolve_config", "train",
+    "train_bot", "unpublish",
 ]

@@ -118,6 +118,27 @@ class DatasetError(HuggingTweetsError):
     """A dataset folder is missing or malformed."""
 
 
+class BotDatasetError(DatasetError):
+    """The dataset a bot was trained on is not where its folder says (gone, or another in its place)."""
+
+    def __init__(self, bot: str, looked: list[str], other: str | None = None, other_hash: str | None = None,
+                 trained_hash: str | None = None):
+        self.bot, self.looked, self.other = bot, list(looked), other
+        self.other_hash, self.trained_hash = other_hash, trained_hash
+        if other is not None:
+            head = (f"{other} holds another dataset than the one {bot} was trained on ({_short(other_hash)}, "
+                    f"not {_short(trained_hash)})")
+        elif looked:
+            head = f"{bot}: the dataset it was trained on is gone (looked in {', '.join(looked)})"
+        else:
+            head = f"{bot}: the model folder does not say which dataset it was trained on"
+        super().__init__(head + "; pass --dataset DIR, a dataset folder from `huggingtweets prepare`")
+
+
+def _short(digest: str | None) -> str:
+    return (digest or "no hash")[:19]  # "sha256:" and 12 hex digits
+
+
 class StoreError(HuggingTweetsError):
     pass
 

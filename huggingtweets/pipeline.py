@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from .api import Dataset
 from .card.card import DEFAULT_PROMPT
+from .evaluation import TRAIN_POSTS, Evaluation
 
 
 @dataclass
@@ -26,6 +27,8 @@ class BotResult:
     predictions: list[dict] = field(default_factory=list)
     """Posts generated for the prompt after training (``text``, ``copy``, ...)."""
     summary: str = ""
+    evaluation: Evaluation | None = None
+    """What ``huggingtweets.evaluate`` measured after training (``None`` with ``eval_posts=None``)."""
 
 
 def _is_main_process() -> bool:
@@ -68,8 +71,9 @@ def _base_model_for_tracker(cfg) -> str:
 def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, config=None, *,
               resume: bool = False, progress: bool = False, tracker: str | None = "auto",
               card: bool = True, prompt: str = DEFAULT_PROMPT, n_predictions: int = 10,
-              seed: int | None = None) -> BotResult:
-    """Train a bot on a dataset folder, then write sample posts, its card and its preview.
+              seed: int | None = None, eval_posts: int | None = TRAIN_POSTS,
+              eval_progress: Any = None) -> BotResult:
+    """Train a bot on a dataset folder, evaluate it, then write sample posts, its card and its preview.
 
     Args:
         dataset: a folder from ``prepare`` (or the ``Dataset`` it returned).
@@ -77,6 +81,10 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         config: a ``TrainConfig`` (default: the ``default`` recipe; see ``resolve_config``).
         tracker: ``auto`` (W&B, offline without a login), ``wandb`` or ``none``.
         card: generate ``n_predictions`` posts for ``prompt`` and write README.md and predictions.png.
+        eval_posts: measure the bot with ``huggingtweets.evaluate`` on this many generated posts (0:
+            validation only; ``None``: no evaluation) and write it into ``metrics.json`` (key
+            ``evaluation``), the run's summary and the card.
+        eval_progress: progress bars for the evaluation (see ``evaluation.ProgressFactory``).
     Raises:
         HuggingTweetsError subclasses (bad dataset, base model, checkpoint, diverged training ...).
     """
@@ -99,12 +107,25 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         run.log_summary(result.metrics)
         run.log_model(result.output, kind="finetuned")
         tracking.write_tracking_info(result.output, run.info())
-        if card:
-            from .card import finalize_bot
+        loaded = None
+        if card or eval_posts is not None:
             from .generate import Bot
 
-            posts = Bot.load(result.output).generate(prompt, n_predictions, seed=seed)
+            loaded = Bot.load(result.output)  # once, for the card's posts and the evaluation
+        if card:
+            # Before the evaluation, which seeds the generator: the sample is what it was without one.
+            posts = loaded.generate(prompt, n_predictions, seed=seed)
             bot.predictions = [p.to_dict() for p in posts]
+        if eval_posts is not None:
+            from .evaluation import METRICS_KEY, evaluate, save_evaluation
+
+            bot.evaluation = evaluate(loaded, ds_path, eval_posts, progress=eval_progress)
+            save_evaluation(result.output, bot.evaluation)
+            bot.metrics = {**bot.metrics, METRICS_KEY: bot.evaluation.to_dict(posts=False)}
+            run.log_summary({METRICS_KEY: bot.metrics[METRICS_KEY]})
+        if card:
+            from .card import finalize_bot
+
             # A post that copies a training post is never shown on the card or the preview.
             shown = [p["text"] for p in bot.predictions if not p.get("copy")] or [p["text"] for p in bot.predictions]
             finalize_bot(result.output, shown, prompt, tracker=run)

@@ -2,9 +2,10 @@
 
 The card is rendered from ``model_card.md.jinja`` with the facts of one folder, gathered by
 ``card_data_from_folder``: the accounts and their counts (``stats.json``), the base model and the
-hyperparameters (``training_config.json``), the validation metrics (``metrics.json``), the tracker's
-runs (``tracking.json``) and, once published, the Hub repository (``hub.json``). Files written by other
-steps are read tolerantly, in that one function: a missing file or key leaves its line out of the card.
+hyperparameters (``training_config.json``), the validation metrics and the evaluation (``metrics.json``),
+the tracker's runs (``tracking.json``) and, once published, the Hub repository (``hub.json``). Files
+written by other steps are read tolerantly, in that one function: a missing file or key leaves its line
+out of the card.
 
 A link is written only when it resolves: no W&B link for an offline run, no Hub link before the push.
 """
@@ -126,6 +127,10 @@ class CardData:
     train_run_url: str | None = None
     preview_available: bool = False
     """Whether ``predictions.png`` is in the folder (the thumbnail is linked only then)."""
+    evaluation: list[tuple[str, str, str]] = field(default_factory=list)
+    """The evaluation table: (measure, value, what it means), from ``metrics.json``'s ``evaluation``."""
+    evaluation_note: str | None = None
+    """The sentence above the evaluation table: what was measured, how."""
 
     @property
     def is_cyborg(self) -> bool:
@@ -328,7 +333,8 @@ def _hyperparameters(flat: Mapping[str, Any]) -> tuple[str | None, dict[str, str
 
 
 def _metrics(m: Mapping[str, Any]) -> dict[str, str]:
-    flat = _flatten(m)
+    # The evaluation has a table of its own (and keys such as "tokens" that mean something else there).
+    flat = _flatten({k: v for k, v in m.items() if k != "evaluation"})
     out: dict[str, str] = {}
     loss = _num(_pick(flat, "eval_loss", "val_loss", "valid_loss", "validation_loss"))
     if loss is not None:
@@ -351,6 +357,75 @@ def _metrics(m: Mapping[str, Any]) -> dict[str, str]:
     if wall is not None:
         out["Wall time"] = _duration(wall)
     return out
+
+
+def _share(count: Any, total: Any) -> str | None:
+    c, t = _num(count), _num(total)
+    if c is None or not t:
+        return None
+    return f"{int(c)} of {int(t)} ({c / t:.0%})"
+
+
+def _evaluation(ev: Any) -> tuple[str | None, list[tuple[str, str, str]]]:
+    """(note, rows) of the card's evaluation table from ``metrics.json``'s ``evaluation`` (written by
+    ``huggingtweets.evaluation``); what is missing or malformed is left out, all of it for older bots."""
+    if not isinstance(ev, Mapping):
+        return None, []
+    rows: list[tuple[str, str, str]] = []
+    val = ev.get("validation") if isinstance(ev.get("validation"), Mapping) else {}
+    bpc, n_valid = _num(val.get("bits_per_char")), _num(val.get("posts"))
+    if bpc is not None:
+        rows.append(("Validation bits per character", f"{bpc:.4f}",
+                     f"how well the bot predicts the {int(n_valid or 0):,} posts held out from training, per "
+                     f"character: lower is better"))
+    accounts = ev.get("accounts") if isinstance(ev.get("accounts"), Mapping) else {}
+    if len(accounts) > 1:
+        for handle, a in accounts.items():
+            score = a.get("validation") if isinstance(a, Mapping) else None
+            v = _num(score.get("bits_per_char")) if isinstance(score, Mapping) else None
+            if v is not None:
+                rows.append((f"Validation bits per character, @{handle}", f"{v:.4f}",
+                             "the same, on this account's held-out posts"))
+    gen = ev.get("generated") if isinstance(ev.get("generated"), Mapping) else {}
+    real = ev.get("real") if isinstance(ev.get("real"), Mapping) else {}
+    sample = real.get("sample") if isinstance(real.get("sample"), Mapping) else {}
+    n = _num(gen.get("posts"))
+    note = None
+    if n:
+        copies = _share(gen.get("copies"), n)
+        if copies:
+            rows.append(("Copies of a training post", copies,
+                         "generated posts that repeat 8 words in a row of a training post, or most of a short one"))
+        d1, d2 = _num(gen.get("distinct_1")), _num(gen.get("distinct_2"))
+        if d1 is not None and d2 is not None:
+            r1, r2 = _num(sample.get("distinct_1")), _num(sample.get("distinct_2"))
+            ref = f" (real posts: {r1:.3f} / {r2:.3f})" if r1 is not None and r2 is not None else ""
+            rows.append(("Distinct-1 / distinct-2", f"{d1:.3f} / {d2:.3f}{ref}",
+                         "distinct words and word pairs over all of them (Li et al. 2016): higher is more varied"))
+        repeats = _share(gen.get("repeats"), n)
+        if repeats:
+            rows.append(("Exact repeats", repeats, "generated posts identical to another one"))
+        words, real_words = _num(gen.get("median_words")), _num(real.get("median_words"))
+        if words is not None:
+            ref = f" (real posts: {real_words:g})" if real_words is not None else ""
+            rows.append(("Median words", f"{words:g}{ref}",
+                         "the length of a typical generated post, against the account's posts"))
+        bad = _share(gen.get("degenerate_posts"), n)
+        if bad:
+            rows.append(("Degenerate posts", bad,
+                         "empty, only the prompt, or a word or phrase repeated over and over"))
+        prompt = gen.get("prompt")
+        start = f'"{_md(prompt)}"' if isinstance(prompt, str) and prompt else "an empty prompt"
+        sampling = gen.get("sampling") if isinstance(gen.get("sampling"), Mapping) else {}
+        how = ", ".join(f"{label} {_fmt(sampling[k])}" for k, label in
+                        (("temperature", "temperature"), ("top_p", "top-p"), ("top_k", "top-k"))
+                        if _num(sampling.get(k)) is not None)
+        note = (f"Measured with `huggingtweets evaluate` on the validation posts and on {int(n)} posts the bot "
+                f"wrote from {start}" + (f" ({how})" if how else "") + "; real posts: as many drawn from the "
+                "dataset.")
+    elif rows:
+        note = "Measured with `huggingtweets evaluate` on the validation posts."
+    return note, rows
 
 
 def _account(u: Mapping[str, Any]) -> Account:
@@ -414,7 +489,9 @@ def card_data_from_folder(folder: str | Path) -> CardData:
     license_ = _pick(flat, "license") or license_
     fine_tuning, hyper = _hyperparameters(flat)
 
-    metrics = _metrics(_first_json(folder, METRICS_FILES))
+    metrics_file = _first_json(folder, METRICS_FILES)
+    metrics = _metrics(metrics_file)
+    evaluation_note, evaluation = _evaluation(metrics_file.get("evaluation"))
     prompt, predictions, picked = load_predictions(folder)
     tracking = _first_json(folder, [TRACKING_FILE])
     runs = tracking.get("runs") if isinstance(tracking.get("runs"), dict) else {}
@@ -441,6 +518,7 @@ def card_data_from_folder(folder: str | Path) -> CardData:
         tracking_mode=tracking.get("mode") if tracking.get("mode") in ("online", "offline") else None,
         data_run_url=run_url("preprocess"), train_run_url=run_url("train"),
         preview_available=(folder / PREVIEW_FILE).is_file(),
+        evaluation=evaluation, evaluation_note=evaluation_note,
     )
 
 

@@ -18,6 +18,7 @@ from .. import __version__
 COMMAND_MODULES = [
     "huggingtweets.cli.data",
     "huggingtweets.cli.model",
+    "huggingtweets.cli.evaluate",
     "huggingtweets.cli.app",
     "huggingtweets.cli.publish",
 ]

@@ -13,9 +13,11 @@ from typing import Any, Callable
 
 import click
 
+from ..evaluation import TRAIN_POSTS
 from ..training.recipes import DEFAULT_RECIPE, EMBEDDED, PRECISIONS, RECIPES
 from .data import (build_dataset_options, build_source_options, dataset_options, format_table,
                    progress_factory, source_options)
+from .evaluate import progress_bars
 
 
 def _is_main_process() -> bool:
@@ -64,6 +66,9 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
                               "with `wandb sync`), none turns it off."),
             click.option("--no-card", is_flag=True,
                          help="Do not write sample posts, the model card and the preview image."),
+            click.option("--eval-posts", type=click.IntRange(0, 1000), default=TRAIN_POSTS, show_default=True,
+                         help="After training, measure the bot on this many generated posts, as "
+                              "`huggingtweets evaluate` does (0: no evaluation)."),
         ]
         for o in reversed(opts):
             f = o(f)
@@ -159,18 +164,24 @@ def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: boo
     from ..training.loop import init_distributed
 
     tracker, card = kw.pop("tracker"), not kw.pop("no_card")
+    eval_posts = kw.pop("eval_posts")
     cfg = build_training_config(kw)
     d = init_distributed()  # under torchrun: joined once here, for preparing and training alike
     try:
         ds = _dataset_for(inputs, quiet, kw, d, tracker)
         _announce_conversion(cfg)
         result = train_bot(ds.path, output, cfg, resume=resume, progress=not quiet, tracker=tracker,
-                           card=card, prompt=prompt, n_predictions=count, seed=seed)
+                           card=card, prompt=prompt, n_predictions=count, seed=seed,
+                           eval_posts=eval_posts or None,
+                           eval_progress=progress_bars(quiet))
     finally:
         if d.owns_group:
             import torch.distributed as dist
 
             dist.destroy_process_group()
+    if result.evaluation is not None:
+        # On stderr, with the other notes: stdout ends with the "Trained:" line.
+        _say(f"Evaluation: {result.evaluation.summary()} (`huggingtweets evaluate` for more)", err=True)
     if card and _is_main_process():
         _say(f"Model card and preview: {result.output / 'README.md'}, {result.output / 'predictions.png'}")
     _say(f"Trained: {result.summary}")

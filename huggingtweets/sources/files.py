@@ -64,7 +64,6 @@ API_KEYS = frozenset({
 })
 V2_KEYS = frozenset({"edit_history_tweet_ids", "referenced_tweets", "note_tweet", "author_id", "public_metrics"})
 
-_TRUE = frozenset({"true", "1", "1.0", "yes", "y", "t"})
 _NULLS = frozenset({"", "null", "none", "nan", "nat", "n/a"})
 _DELIMITERS = (",", "\t", ";", "|")
 _SAMPLE_CHARS = 64 * 1024

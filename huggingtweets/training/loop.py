@@ -480,7 +480,7 @@ def _train(dataset, output, cfg: TrainConfig, resume: bool, progress: bool, on_l
         d.barrier()
     model, tokenizer = base_models.load(ref)
     eot, eot_id, eot_why = base_models.end_of_text_token(tokenizer)
-    max_length = _max_length(model, tokenizer)
+    max_length = model_max_length(model, tokenizer)
     posts = load_posts(folder, tokenizer)
     if cfg.data.block_size == 0:
         cfg.data.block_size = fit_block_size(posts.train, max_length)
@@ -728,7 +728,8 @@ def _epoch_index(per_epoch: list[int], total: int):
     return epoch_of, ends
 
 
-def _max_length(model, tokenizer) -> int:
+def model_max_length(model, tokenizer) -> int:
+    """The longest sequence the model takes: the smallest limit its config and tokenizer state."""
     limits = [getattr(model.config, k, None) for k in ("max_position_embeddings", "n_positions", "n_ctx")]
     limits.append(getattr(tokenizer, "model_max_length", None))
     known = [int(x) for x in limits if isinstance(x, int) and 0 < x < 10**7]
@@ -786,7 +787,9 @@ def _save_output(out: Path, model, tokenizer, cfg: TrainConfig, ref, eot_info, f
         "base_model": ref.to_dict(),
         "end_of_text": {"token": eot, "id": eot_id, "why": eot_why},
         "block_size": block_size,
-        "dataset": {"bot": stats.get("bot"), "hash": stats.get("hash"),
+        # The folder's path lets `huggingtweets evaluate` find the dataset again (publishing writes the
+        # home folder as ~).
+        "dataset": {"bot": stats.get("bot"), "hash": stats.get("hash"), "path": str(folder.resolve()),
                     "train_posts": len(posts.train), "valid_posts": len(posts.valid)},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
     })
