@@ -195,8 +195,9 @@ def prepare(specs: Iterable[str], out: str | Path | None = None, *,
         if acc.chars < minimum or not acc.texts:  # an empty dataset is an error at any minimum
             raise NotEnoughDataError(acc.handle, acc.chars, minimum, acc.counts)
         if acc.chars < WARN_CHARS:
+            more = "more posts, or keep replies" if acc.counts.get("replies") else "more posts"
             msg = (f"@{acc.handle}: {acc.chars:,} characters of text after cleaning; the bot will be "
-                   f"better with at least {WARN_CHARS:,} (more posts, or keep replies)")
+                   f"better with at least {WARN_CHARS:,} ({more})")
             notes.append(msg)
             warnings.warn(msg, DataWarning, stacklevel=2)
 

@@ -109,9 +109,10 @@ class NotEnoughDataError(HuggingTweetsError):
         else:
             head = (f"@{handle}: only {chars:,} characters of usable text after cleaning{why}, under the "
                     f"{minimum:,} needed to train a bot; ")
-        super().__init__(head + "add more posts (a full archive), change the rule that dropped most, "
-                         "or pass --min-chars N to lower the threshold" if chars else
-                         head + "add posts, or change the rule that dropped them")
+        loosen = "loosen a rule above, " if dropped else ""
+        super().__init__(head + f"add more posts (a full archive), {loosen}or pass --min-chars N to lower "
+                         f"the threshold" if chars else
+                         head + ("add posts, or loosen a rule above" if dropped else "add posts"))
 
 
 class DatasetError(HuggingTweetsError):

@@ -338,3 +338,37 @@ def test_following_the_text_column_advice_works(tmp_path, capsys):
     assert code == 0, err
     stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
     assert stats["users"][0]["kept"] == 2
+
+
+# -- files that are not text at all ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, content, says", [
+    ("my.zip", None, "is a zip archive, not a text file of posts; for an account's export use archive:"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "is a PNG image"),
+    ("notes.txt", b"%PDF-1.7\n" + bytes(range(256)) * 8, "is a PDF document"),
+    ("repo.car", b"\x3a\xa2eroots\x81\xd8\x2a" + bytes(range(256)) * 8, "a CAR file (a Bluesky repository export)"),
+    ("random.txt", bytes((i * 7919 + 13) % 256 for i in range(4000)), "not a text file (it holds binary data)"),
+    ("tool", b"\x7fELF\x02\x01\x01" + bytes(600), "is a program"),
+])
+def test_binary_files_are_refused_with_what_they_are(tmp_path, capsys, name, content, says):
+    path = tmp_path / name
+    if content is None:
+        import zipfile
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("data/tweets.js", "window.YTD.tweets.part0 = []")
+    else:
+        path.write_bytes(content)
+    code, out, err = run(capsys, "prepare", f"file:{path}", "--handle", "kim", "--min-chars", "0", "-q",
+                         "-o", str(tmp_path / "ds"))
+    assert code == 1 and says in err and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err and not (tmp_path / "ds").exists()
+
+
+def test_an_output_folder_under_a_file_is_a_clear_error(tmp_path, capsys):
+    src = tmp_path / "posts.txt"
+    src.write_text("one post that is long enough\nand another post that is long enough\n")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "prepare", f"file:{src}", "--handle", "kim", "--min-chars", "0", "-q",
+                       "-o", str(blocker / "ds"))
+    assert code == 1 and "a part of that path is a file; choose another folder with -o" in err

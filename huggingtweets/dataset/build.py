@@ -138,7 +138,11 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
             train.append(row)
         valid.extend({"text": t, "handle": acc.handle, "id": p} for p, t in valid_rows[key])
 
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (NotADirectoryError, FileExistsError):
+        raise DatasetError(f"cannot create the dataset folder {out}: a part of that path is a file; "
+                           f"choose another folder with -o") from None
     digest = hashlib.sha256()
     for name, rows in (("train.jsonl", train), ("valid.jsonl", valid)):
         data = _write_jsonl(out / name, rows)

@@ -169,12 +169,23 @@ class FileSource:
         return FileFormatError(f"{self.path}: {problem}")
 
     def _open(self) -> None:
+        with open(self.path, "rb") as f:
+            head = f.read(_SAMPLE_CHARS)
+        binary = binary_kind(head)
+        if binary:
+            what, hint = binary
+            raise self._fail(f"this is {what}, not a text file of posts; {hint.format(path=self.path)}")
         self._decoding = d = find_decoding(self.path)
         with self._text() as f:
             sample = f.read(_SAMPLE_CHARS)
         stripped = sample.lstrip()
         if not stripped:
             raise self._fail("the file is empty; export the posts again")
+        controls = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
+        if controls > max(8, len(sample) // 50):
+            # Text has no control characters to speak of: 2% of them is binary data read as text.
+            raise self._fail("this is not a text file (it holds binary data); give the CSV, JSON, JSONL "
+                             "or TXT file of posts (an archive's zip goes to archive:PATH)")
         if stripped.startswith("window.YTD."):
             raise self._fail("this is a file of an X archive; pass the archive's zip or folder as archive:PATH")
         ext = self.path.suffix.lower()
@@ -717,6 +728,41 @@ def _parse_datetime(value: Any) -> datetime | None:
         return parsedate_to_datetime(s)
     except (ValueError, TypeError, IndexError):
         return None
+
+
+# Leading bytes of files people give by mistake: (what it is, what to do instead).
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"PK\x03\x04", "a zip archive", "for an account's export use archive:{path}"),
+    (b"PK\x05\x06", "an empty zip archive", "export the posts again"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", "give the file of posts"),
+    (b"\xff\xd8\xff", "a JPEG image", "give the file of posts"),
+    (b"GIF8", "a GIF image", "give the file of posts"),
+    (b"%PDF", "a PDF document", "export the posts as CSV, JSON or text"),
+    (b"\x7fELF", "a program", "give the file of posts"),
+    (b"MZ", "a Windows program", "give the file of posts"),
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it first (gunzip)"),
+    (b"BZh", "a bzip2-compressed file", "decompress it first (bunzip2)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file", "decompress it first (unxz)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "unpack it first"),
+    (b"SQLite format 3\x00", "an SQLite database", "export its posts as CSV or JSON first"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel/Office document", "save it as CSV first"),
+)
+
+
+def binary_kind(head: bytes) -> tuple[str, str] | None:
+    """(what the file is, what to do) when its first bytes say it is not text, else None.
+
+    An Excel workbook (.xlsx) is a zip: it gets its own advice. A repository export of Bluesky
+    (a CAR file) is recognised by its header and sent to archive:.
+    """
+    for magic, what, hint in _MAGIC:
+        if head.startswith(magic):
+            if magic.startswith(b"PK") and b"xl/" in head[:4096]:
+                return "an Excel workbook", "save it as CSV first (File > Save As > CSV UTF-8)"
+            return what, hint
+    if b"\xa2eroots" in head[:16]:  # CAR v1: a varint, then the DAG-CBOR map {"roots": ..., "version": 1}
+        return "a CAR file (a Bluesky repository export)", "read it with archive:{path}"
+    return None
 
 
 def _local_date(value: str, offset: str | None) -> str | None:
