@@ -84,19 +84,9 @@ def apply_link_facets(text: str, facets: Any) -> str:
     """
     data = text.encode("utf-8")
     spans = []
-    for facet in facets if isinstance(facets, list) else []:
-        if not isinstance(facet, dict):
-            continue
-        index = facet.get("index") or {}
-        start, end = index.get("byteStart"), index.get("byteEnd")
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data)):
-            continue
-        if _inside_char(data, start) or _inside_char(data, end):
-            continue  # offsets that split a character come from a broken client: leave the text be
-        uri = next((f.get("uri") for f in facet.get("features") or []
-                    if isinstance(f, dict) and f.get("$type") == LINK and isinstance(f.get("uri"), str)), None)
-        if uri:
-            spans.append((start, end, uri))
+    for start, end, feature in facet_spans(data, facets, LINK):
+        if isinstance(feature.get("uri"), str) and feature["uri"]:
+            spans.append((start, end, feature["uri"]))
     if not spans:
         return text
     out, pos = [], 0
@@ -112,6 +102,25 @@ def apply_link_facets(text: str, facets: Any) -> str:
     return b"".join(out).decode("utf-8")
 
 
+def facet_spans(data: bytes, facets: Any, feature_type: str) -> Iterator[tuple[int, int, dict]]:
+    """(byte start, byte end, feature) of each facet of ``data`` (a post's UTF-8 text) that has a
+    feature of ``feature_type``. Facets whose offsets fall outside the text or split a character
+    (a broken client's) are skipped: the text is then left as it is."""
+    for facet in facets if isinstance(facets, list) else []:
+        if not isinstance(facet, dict):
+            continue
+        index = facet.get("index") or {}
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data)):
+            continue
+        if _inside_char(data, start) or _inside_char(data, end):
+            continue
+        feature = next((f for f in facet.get("features") or []
+                        if isinstance(f, dict) and f.get("$type") == feature_type), None)
+        if feature is not None:
+            yield start, end, feature
+
+
 def mention_texts(text: str, facets: Any) -> tuple[str, ...]:
     """The mentions of a post exactly as its text writes them, from its mention facets.
 
@@ -124,17 +133,7 @@ def mention_texts(text: str, facets: Any) -> tuple[str, ...]:
     """
     data = text.encode("utf-8")
     found: list[str] = []
-    for facet in facets if isinstance(facets, list) else []:
-        if not isinstance(facet, dict):
-            continue
-        index = facet.get("index") or {}
-        start, end = index.get("byteStart"), index.get("byteEnd")
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data)):
-            continue
-        if _inside_char(data, start) or _inside_char(data, end):
-            continue
-        if not any(isinstance(f, dict) and f.get("$type") == MENTION for f in facet.get("features") or []):
-            continue
+    for start, end, _ in facet_spans(data, facets, MENTION):
         mention = data[start:end].decode("utf-8").strip()
         if mention.startswith("@") and len(mention) > 1 and mention not in found:
             found.append(mention)
