@@ -19,13 +19,13 @@ import libipld
 import pytest
 
 from huggingtweets import api
-from huggingtweets.cli.main import main
 from huggingtweets.errors import ArchiveFormatError, InvalidHandleError
 from huggingtweets.sources import SourceOptions, open_source
 from huggingtweets.sources.bluesky_export import BlueskyExportSource, looks_like_car
 from huggingtweets.store import Store
 
 from fake_services import OTHER_DID, FakeServices, Seed, tid
+from cli_runner import run
 
 DID = "did:plc:w4xbfzo7kqfes5zb7r6qv3rw"
 NAME = "Marin Holt"
@@ -220,13 +220,6 @@ def stored(account: str = DID) -> dict:
     with Store() as store:
         return {p.id: p for p in store.posts("bsky", account)}
 
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def rows(folder: Path) -> dict[str, str]:

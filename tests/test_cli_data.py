@@ -8,6 +8,7 @@ from huggingtweets import sources
 from huggingtweets.cli.main import main
 
 from memory_source import ACCOUNTS, make_account
+from cli_runner import run
 
 
 @pytest.fixture(autouse=True)
@@ -15,13 +16,6 @@ def mem_scheme(monkeypatch):
     monkeypatch.setitem(sources.REGISTRY, "mem", "memory_source:MemorySource")
     ACCOUNTS.clear()
 
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def test_fetch_prints_new_counts(capsys):

@@ -14,23 +14,14 @@ from pathlib import Path
 import pytest
 
 from huggingtweets.card import card_data_from_folder, finalize_bot, render_card
-from huggingtweets.cli.main import main
 from huggingtweets.errors import BotDatasetError, DatasetError, UsageError
 from huggingtweets.evaluation import (Score, TextStats, bits_per_char, degenerate, distinct_n, evaluate,
                                       median_words, repeat_share)
 from huggingtweets.training import resolve_config, train
 from test_card import PREDICTIONS, SEED_SECTIONS, make_bot_folder, sections
 from tiny_model import make_dataset, make_posts, tiny_model
+from cli_runner import run_cli
 
-
-def run_cli(args, capsys) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # -- the metrics, on hand-made posts ---------------------------------------------------------------------

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from huggingtweets.cli.main import main
 from huggingtweets.errors import ModelFolderError, UsageError
 from huggingtweets.generate import LINE_BREAKS, Bot, generate
 from huggingtweets.training import resolve_config, train
 from huggingtweets.training.copies import FILE, CopyIndex, words
 from tiny_model import make_dataset, make_posts, tiny_model
+from cli_runner import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +23,6 @@ def bot_folder(tmp_path_factory) -> Path:
                                    "checkpoint_minutes": 0})
     return train(ds, tmp / "bot", cfg).output
 
-
-def run_cli(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_posts_start_with_the_prompt_and_a_seed_repeats_them(bot_folder):

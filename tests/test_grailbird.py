@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 import huggingtweets as ht
-from huggingtweets.cli.main import main
 from huggingtweets.errors import ArchiveFormatError, HandleMismatchError, HandleRequiredError
 from huggingtweets.sources import SourceOptions, open_source
 from huggingtweets.sources.archive import parse_ytd, x_date
 from huggingtweets.store import Store
 
 from archive_fixtures import tweet, write_folder, write_zip, x_files
+from cli_runner import run
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realworld" / "grailbird_archive.zip"
 
@@ -170,13 +170,6 @@ def read_all(spec: str, **options) -> list:
 def by_id(posts) -> dict:
     return {p.id: p for p in posts}
 
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def test_zip_reads_every_month_in_order(tmp_path):

@@ -9,7 +9,6 @@ by their stable id (DID, account id), not by the handle they show.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -15,18 +15,10 @@ from pathlib import Path
 import pytest
 from huggingtweets.api import DataWarning, prepare
 from huggingtweets.dataset.clean import CleanOptions
-from huggingtweets.cli.main import main
 from huggingtweets.errors import NotEnoughDataError
 from huggingtweets.sources import SourceOptions, open_source
+from cli_runner import run
 
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    """The CLI as a user runs it: (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def read(path: Path, **options) -> tuple[object, list]:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from huggingtweets.cli.main import main
 from huggingtweets.errors import (BaseModelError, BaseModelUnavailableError, CheckpointError, LoraTargetError,
                                   TrainingDataError, TrainingDivergedError, TrainingInterrupted, UsageError)
 from huggingtweets.training import TrainConfig, resolve_config, train
 from huggingtweets.training.data import _stream, build_schedule, fit_block_size
 from tiny_model import make_dataset, make_posts, save_tiny_model, tiny_model
+from cli_runner import run_cli
 
 TESTS = Path(__file__).parent
 
@@ -33,15 +33,6 @@ def tiny_config(recipe: str = "default", model: Path | None = None, **over):
             "checkpoint_minutes": 0}
     return resolve_config(recipe, {**base, **over})
 
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # -- recipes ----------------------------------------------------------------------------------------------
