@@ -268,6 +268,32 @@ def test_evaluation_scores_each_post_on_its_own(tmp_path):
     assert result.bits_per_char == pytest.approx(total / math.log(2) / 20, rel=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+def test_isolated_posts_are_scored_in_a_block_as_they_are_alone(kind):
+    """With ``isolate_posts`` a post packed after another (or after the block's padding) gets exactly the
+    logits it gets alone after the end-of-text token; without it, the post before changes them."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from huggingtweets.training.loop import collate
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model(kind)).eval()
+    blocks = [[0, 5, 6, 7, 0, 8, 9, 10], [0, 8, 9, 10, 0, 11]]
+    batch = collate(blocks, 0, isolate_posts=True)
+    assert batch["position_ids"].tolist() == [[0, 1, 2, 3, 0, 1, 2, 3], [0, 1, 2, 3, 0, 1, 0, 0]]
+    assert batch["labels"][1, 6:].tolist() == [-100, -100]
+    batch.pop("labels")
+    with torch.no_grad():
+        packed = model(**batch, use_cache=False).logits
+        alone = model(input_ids=torch.tensor([[0, 8, 9, 10]])).logits[0]
+        shared = collate(blocks, 0)
+        shared.pop("labels")
+        mixed = model(**shared, use_cache=False).logits
+    assert torch.allclose(packed[0, 4:], alone, atol=1e-5)
+    assert torch.allclose(packed[1, :4], alone, atol=1e-5)
+    assert not torch.allclose(mixed[0, 4:], alone, atol=1e-3)
+
+
 def test_evaluation_batches_posts_of_similar_length_within_the_token_budget():
     from huggingtweets.training.evaluate import MAX_WIDTH_RATIO, length_batches
 

@@ -286,7 +286,12 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return o.learning_rate
 
 
-def collate(blocks: list[list[int]], pad_id: int):
+def collate(blocks: list[list[int]], pad_id: int, isolate_posts: bool = False) -> dict[str, Any]:
+    """The model's keyword arguments for one batch of blocks: ``input_ids``, ``labels`` (``-100`` on
+    padding), and either a padding ``attention_mask`` or, with ``isolate_posts``, ``position_ids`` that
+    restart at 0 on every end-of-text token (``pad_id``), from which transformers builds a mask that keeps
+    each post to itself (its packed-sequence format: no ``attention_mask`` given). Padding is on the
+    right, so no real token ever attends to it either way."""
     import torch
 
     width = max(len(b) for b in blocks)
@@ -296,7 +301,14 @@ def collate(blocks: list[list[int]], pad_id: int):
         ids[i, : len(b)] = torch.tensor(b, dtype=torch.long)
         mask[i, : len(b)] = 1
     labels = ids.masked_fill(mask == 0, -100)
-    return ids, mask, labels
+    if not isolate_posts:
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    starts = ids == pad_id
+    starts[:, 0] = True
+    index = torch.arange(width).expand_as(ids)
+    # Position = distance from the last start at or before it (a running max of the starts' indices).
+    last_start = torch.where(starts, index, torch.zeros_like(index)).cummax(dim=1).values
+    return {"input_ids": ids, "position_ids": index - last_start, "labels": labels}
 
 
 # --- checkpoints -------------------------------------------------------------------------------------
@@ -584,16 +596,16 @@ def _train(dataset, output, cfg: TrainConfig, resume: bool, progress: bool, on_l
                 t0 = time.perf_counter()
                 epoch, in_epoch = epoch_of(step)
                 blocks = batch_blocks(schedule.epochs[epoch], in_epoch, batch, d.rank, d.world)
-                ids, mask, labels = collate(blocks, eot_id)
-                ids, mask, labels = ids.to(device), mask.to(device), labels.to(device)
+                inputs = {k: v.to(device) for k, v in collate(blocks, eot_id, cfg.data.isolate_posts).items()}
+                n_real = int((inputs["labels"] != -100).sum())
                 lr = lr_at(step, total, cfg)
                 for g in optimizer.param_groups:
                     g["lr"] = lr
                 with autocast:
-                    loss = runner(input_ids=ids, attention_mask=mask, labels=labels).loss
+                    loss = runner(**inputs, use_cache=False).loss
                 # One small all-reduce per step shares the loss, the token count and a stop request, so
                 # that every process sees a NaN or a Ctrl-C at the same step and none waits forever.
-                shared = torch.tensor([loss.item(), float(mask.sum()), float(stop.set)], dtype=torch.float64)
+                shared = torch.tensor([loss.item(), float(n_real), float(stop.set)], dtype=torch.float64)
                 if d.world > 1:
                     import torch.distributed as dist
 

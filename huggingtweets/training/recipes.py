@@ -59,6 +59,10 @@ class DataSettings:
     way, all epochs joined into one text, cut into blocks, and the blocks shuffled."""
     drop_remainder: bool = False
     """Drop the last, partial block of the text instead of padding it (the original dropped it)."""
+    isolate_posts: bool = False
+    """Let each post in a block attend only to itself and the end-of-text token before it, its positions
+    counted from that token, as evaluation and generation see a post (``--isolate-posts``). Otherwise a
+    post also reads the posts packed before it in its block."""
 
 
 @dataclass
