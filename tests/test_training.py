@@ -109,6 +109,41 @@ def test_epoch_packing_reshuffles_each_epoch_and_pads_the_last_block():
     assert build_schedule(posts, 0, 16, 2, "epoch", False, seed=1).epochs[0] != s.epochs[0]
 
 
+def _posts_in(block: list[int]) -> list[tuple[int, ...]]:
+    """The posts of a block packed whole: the runs of tokens between end-of-text tokens (0)."""
+    assert block[0] == 0 and block[-1] == 0
+    out, run = [], []
+    for t in block[1:]:
+        if t == 0:
+            out.append(tuple(run))
+            run = []
+        else:
+            run.append(t)
+    return out
+
+
+def test_posts_packing_keeps_every_post_whole_in_one_block_and_reshuffles_each_epoch():
+    rng = random.Random(5)
+    posts = [[rng.randint(1, 9) for _ in range(rng.choice([1, 3, 7, 12, 20, 29]))] for _ in range(300)]
+    s = build_schedule(posts, 0, 32, 2, "posts", False, seed=0)
+    for epoch in s.epochs:
+        assert all(len(b) <= 32 for b in epoch)
+        assert sorted(p for b in epoch for p in _posts_in(b)) == sorted(tuple(p) for p in posts)
+        padding = sum(32 - len(b) for b in epoch) / (32 * len(epoch))
+        assert padding < 0.1  # first fit over 16 open blocks leaves little room unused
+    assert s.epochs[0] != s.epochs[1]
+    assert build_schedule(posts, 0, 32, 2, "posts", False, seed=0).epochs == s.epochs
+
+
+def test_posts_packing_cuts_only_a_post_longer_than_a_block():
+    long = list(range(1, 41))
+    s = build_schedule([long, [7, 8]], 0, 16, 1, "posts", False, seed=0)
+    blocks = s.epochs[0]
+    assert [0, 7, 8, 0] in blocks
+    pieces = [b for b in blocks if b != [0, 7, 8, 0]]
+    assert sorted(pieces) == [[0] + long[:15], long[15:31], long[31:] + [0]]
+
+
 def test_block_size_is_fitted_to_the_posts():
     assert fit_block_size([[1] * 40] * 10, 1024) == 128
     assert fit_block_size([[1] * 10] * 10, 1024) == 64

@@ -55,8 +55,9 @@ class DataSettings:
     epochs: int = field(default=2, metadata=_flag("--epochs"))
     """Passes over the training posts, each in a fresh seeded shuffle."""
     packing: str = "epoch"
-    """``epoch``: each epoch's shuffled posts are cut into blocks on their own; ``stream``: the original's
-    way, all epochs joined into one text, cut into blocks, and the blocks shuffled."""
+    """``epoch``: each epoch's shuffled posts are cut into blocks on their own; ``posts``: packed whole
+    into blocks, none cut in two unless it is longer than a block; ``stream``: the original's way, all
+    epochs joined into one text, cut into blocks, and the blocks shuffled."""
     drop_remainder: bool = False
     """Drop the last, partial block of the text instead of padding it (the original dropped it)."""
     isolate_posts: bool = False
@@ -173,7 +174,7 @@ class TrainConfig:
 
 
 SCHEDULES = ("cosine", "linear", "constant")
-PACKINGS = ("epoch", "stream")
+PACKINGS = ("epoch", "posts", "stream")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
 GROUPS = ("model", "data", "optim", "run")
