@@ -52,7 +52,9 @@ def make_dataset(args: argparse.Namespace, tmp: Path) -> Path:
         folder = Path(args.dataset)
         Dataset.load(folder)
     else:
-        folder = prepare([args.source], tmp / "dataset", source_options=SourceOptions(handle=args.handle),
+        # With --keep the dataset stays beside the bots, so that they can be evaluated afterwards.
+        where = Path(args.keep) / "dataset" if args.keep else tmp / "dataset"
+        folder = prepare([args.source], where, source_options=SourceOptions(handle=args.handle),
                          min_chars=0).path
     if args.max_posts:
         from huggingtweets.dataset.build import read_jsonl
@@ -95,7 +97,8 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, help="stop each run after N steps (smoke tests)")
     p.add_argument("--out", help="JSON file [default: bench/results/recipes-<time>.json]")
     p.add_argument("--progress", action="store_true")
-    p.add_argument("--keep", help="a folder to keep the trained models in (one subfolder per run)")
+    p.add_argument("--keep", help="a folder to keep the trained models in (one subfolder per run) and the "
+                                  "prepared dataset (KEEP/dataset)")
     p.add_argument("--child-recipe", help=argparse.SUPPRESS)
     p.add_argument("--child-overrides", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)

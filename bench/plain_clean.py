@@ -1,4 +1,4 @@
-"""The baseline: a plain Python script applying the original cleaning rules (DESIGN.md §2) to an
+"""The baseline: a plain Python script applying the original cleaning rules (docs/background.md) to an
 X archive's tweets.js, the way a hand-rolled script would: stdlib json, no store, one output file.
 
     python bench/plain_clean.py archive.zip out.txt

@@ -1,6 +1,6 @@
 """Tiny X archives and Mastodon exports in the real formats, written to temp dirs at test time.
 
-The shapes follow real exports (DESIGN.md §3 and the samples in shared/formats): X files are
+The shapes follow real exports (docs/background.md): X files are
 ``window.YTD.<name>.partN = [...]`` pretty-printed with ``"key" : value``, every number a string,
 ``full_text`` HTML-escaped; Mastodon's ``outbox.json`` is an ActivityPub OrderedCollection.
 """

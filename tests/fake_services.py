@@ -288,7 +288,7 @@ class BlueskyAccount:
 
 
 def _x_escape(text: str) -> str:
-    # X escapes these three in text, like the archive does (DESIGN.md §3).
+    # X escapes these three in text, like the archive does (docs/background.md).
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

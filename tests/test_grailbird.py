@@ -1,6 +1,6 @@
 """archive:PATH for X archives from before 2019 ("Grailbird"), zipped or unpacked, read into the real store.
 
-The layout (DESIGN.md §3): ``tweets.csv`` at the top, ``data/js/tweets/YYYY_MM.js`` holding
+The layout (docs/background.md): ``tweets.csv`` at the top, ``data/js/tweets/YYYY_MM.js`` holding
 ``Grailbird.data.tweets_YYYY_MM = [...]`` (API v1.1 statuses, ``text`` HTML-escaped once, ``created_at``
 like ``2013-05-01 12:00:00 +0000``), ``data/js/user_details.js`` (``var user_details = {...}``),
 ``data/js/tweet_index.js`` listing the month files, ``data/js/payload_details.js``, and the viewer

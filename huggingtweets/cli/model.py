@@ -14,7 +14,7 @@ from typing import Any, Callable
 import click
 
 from ..evaluation import TRAIN_POSTS
-from ..training.recipes import DEFAULT_RECIPE, EMBEDDED, PRECISIONS, RECIPES
+from ..training.recipes import DEFAULT_RECIPE, EMBEDDED, PACKINGS, PRECISIONS, RECIPES
 from .data import (build_dataset_options, build_source_options, dataset_options, format_table,
                    progress_factory, source_options)
 from .evaluate import progress_bars
@@ -50,6 +50,12 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
             click.option("--lr", type=click.FloatRange(0, min_open=True), help="Peak learning rate."),
             click.option("--batch-size", type=click.IntRange(1), help="Blocks per step (per process)."),
             click.option("--block-size", type=click.IntRange(0), help="Tokens per block (0: fit to the posts)."),
+            click.option("--packing", type=click.Choice(PACKINGS),
+                         help="How posts fill blocks: epoch (cut where a block ends), posts (whole), "
+                              "stream (the original's) [recipe's]."),
+            click.option("--isolate-posts/--shared-context", default=None,
+                         help="Each post in a block attends only to itself, as it is scored and "
+                              "generated, or also to the posts before it [recipe's]."),
             click.option("--precision", type=click.Choice(PRECISIONS),
                          help="Arithmetic [recipe's; auto: bf16 where native]."),
             click.option("--training-seed", type=int, help="Seed of the data order and weights [default: 42]."),
@@ -84,7 +90,8 @@ def build_training_config(kw: dict):
     overrides = {
         "base_model": kw.pop("base_model"), "lora": kw.pop("lora"), "epochs": kw.pop("epochs"),
         "max_steps": kw.pop("max_steps"), "learning_rate": kw.pop("lr"), "batch_size": kw.pop("batch_size"),
-        "block_size": kw.pop("block_size"), "precision": kw.pop("precision"), "seed": kw.pop("training_seed"),
+        "block_size": kw.pop("block_size"),
+        "packing": kw.pop("packing"), "isolate_posts": kw.pop("isolate_posts"), "precision": kw.pop("precision"), "seed": kw.pop("training_seed"),
         "freeze_embeddings": kw.pop("freeze_embeddings"), "freeze_layers": kw.pop("freeze_layers"),
         "checkpoint_steps": kw.pop("checkpoint_steps"),
         "keep_checkpoints": kw.pop("keep_checkpoints"),

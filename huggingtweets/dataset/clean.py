@@ -143,7 +143,7 @@ def clean_text(text: str, opts: CleanOptions, network: str | None = None,
 
 
 def is_retweet(post: Post) -> bool:
-    # Archives always say retweeted=false: the text prefix is the reliable sign (DESIGN.md §3).
+    # Archives always say retweeted=false: the text prefix is the reliable sign (docs/background.md).
     return post.kind == "retweet" or post.text.startswith("RT @")
 
 

@@ -5,7 +5,7 @@ Two exports are recognised by the files they hold:
 
 - X/Twitter ("Download an archive of your data"): ``data/tweets.js`` (older exports:
   ``data/tweet.js``), split into ``tweets-partN.js`` files in large archives, with ``data/account.js``,
-  ``data/profile.js`` and ``data/note-tweet.js`` (the full text of long posts). See DESIGN.md §3.
+  ``data/profile.js`` and ``data/note-tweet.js`` (the full text of long posts). See docs/background.md.
   Archives from before 2019 ("Grailbird") hold ``data/js/tweets/YYYY_MM.js`` month files, listed in
   ``data/js/tweet_index.js``, with ``data/js/user_details.js`` and a ``tweets.csv`` of the same posts.
 - Mastodon ("Request your archive"): ``outbox.json`` (ActivityPub) and ``actor.json``. Only posts
@@ -230,7 +230,7 @@ def _comparable(text: str) -> str:
 
 
 class _Notes:
-    """Long posts' full texts, found by their post's second and text (DESIGN.md §3)."""
+    """Long posts' full texts, found by their post's second and text (docs/background.md)."""
 
     def __init__(self, notes: Iterable[dict]):
         self.by_second: dict[str, list[tuple[str, dict]]] = defaultdict(list)

@@ -35,7 +35,7 @@ CHECKPOINTS = "checkpoints"
 CONFIG_FILE = "training_config.json"
 METRICS_FILE = "metrics.json"
 
-# The original's generation settings (DESIGN.md §2); the end-of-text token becomes the prefix.
+# The original's generation settings (docs/background.md, "The original recipe"); the end-of-text token becomes the prefix.
 GENERATION_DEFAULTS = {"do_sample": True, "top_p": 0.95, "temperature": 1.0, "min_length": 10,
                        "max_length": 160}
 

@@ -54,13 +54,13 @@ class DataSettings:
     """Tokens per training block; 0 fits it to the posts. Capped by the model's maximum length."""
     epochs: int = field(default=2, metadata=_flag("--epochs"))
     """Passes over the training posts, each in a fresh seeded shuffle."""
-    packing: str = "epoch"
+    packing: str = field(default="epoch", metadata=_flag("--packing"))
     """``epoch``: each epoch's shuffled posts are cut into blocks on their own; ``posts``: packed whole
     into blocks, none cut in two unless it is longer than a block; ``stream``: the original's way, all
     epochs joined into one text, cut into blocks, and the blocks shuffled."""
     drop_remainder: bool = False
     """Drop the last, partial block of the text instead of padding it (the original dropped it)."""
-    isolate_posts: bool = False
+    isolate_posts: bool = field(default=False, metadata=_flag("--isolate-posts"))
     """Let each post in a block attend only to itself and the end-of-text token before it, its positions
     counted from that token, as evaluation and generation see a post (``--isolate-posts``). Otherwise a
     post also reads the posts packed before it in its block."""
@@ -181,7 +181,7 @@ GROUPS = ("model", "data", "optim", "run")
 
 # Each recipe is a set of overrides of the defaults above.
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
-    # The original huggingtweets recipe, kept for comparison (DESIGN.md §2): GPT-2's Trainer with
+    # The original huggingtweets recipe, kept for comparison (docs/background.md): GPT-2's Trainer with
     # batch 1 of 1024-token blocks cut from 4 shuffled copies of the text, lr 1.372e-4, cosine without
     # warm-up, fp32, one evaluation at the end.
     "huggingtweets": {
@@ -189,24 +189,26 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "optim": {"learning_rate": 1.372e-4, "schedule": "cosine", "warmup_ratio": 0.0, "batch_size": 1},
         "run": {"precision": "fp32", "best_on_validation": False},
     },
-    # Tuned on this project's benchmarks (bench/README.md): short blocks fitted to the posts, bf16
-    # autocast where the CPU computes it natively, one epoch of small batches at a high learning rate
-    # with warm-up (a second epoch cost twice the time for a gain the time target cannot pay for), the
-    # lowest third of the blocks fixed (10 of the embedded model's 30: each step skips a third of the
-    # backward pass, and bits/char came out no worse), the best weights on the validation split kept.
+    # Tuned on real X accounts (bench/README.md, attempts 44-57): short blocks fitted to the posts, each
+    # post packed whole and attending only to itself, as it is scored and generated (-2.7% bits/char
+    # against posts cut at block ends and reading the posts before them), bf16 autocast where the CPU
+    # computes it natively, one epoch of small batches at lr 3e-4 with warm-up (1e-3, tuned on generated
+    # text, was 4% worse on real writing, 2e-4 1% worse), the lowest third of the blocks fixed (each step
+    # skips their backward pass; two thirds fixed was 4-5% worse), the best weights on validation kept.
     "default": {
         "model": {"freeze_layers": 1 / 3},
-        "data": {"block_size": 0, "epochs": 1},
-        "optim": {"learning_rate": 1e-3, "warmup_ratio": 0.05, "batch_size": 4},
+        "data": {"block_size": 0, "epochs": 1, "packing": "posts", "isolate_posts": True},
+        "optim": {"learning_rate": 3e-4, "warmup_ratio": 0.05, "batch_size": 4},
         "run": {"best_on_validation": True},
     },
-    # For the demo and the web app: the default's settings with half the blocks fixed and one evaluation
-    # at the end. A fixed step budget was faster on a small account but fell far behind on a larger one,
-    # and two thirds fixed fell behind the original recipe's bits/char (bench/README.md).
+    # For the demo and the web app: the default's settings with half the blocks fixed at lr 4e-4 and one
+    # evaluation at the end: about the original recipe's bits/char on a real account in ~0.8 of the
+    # default's time. A fixed step budget was faster on a small account but fell far behind on a larger one
+    # (bench/README.md).
     "quick": {
         "model": {"freeze_layers": 0.5},
-        "data": {"block_size": 0, "epochs": 1},
-        "optim": {"learning_rate": 1e-3, "warmup_ratio": 0.05, "batch_size": 4},
+        "data": {"block_size": 0, "epochs": 1, "packing": "posts", "isolate_posts": True},
+        "optim": {"learning_rate": 4e-4, "warmup_ratio": 0.05, "batch_size": 4},
         "run": {"best_on_validation": False},
     },
 }
@@ -239,7 +241,7 @@ def resolve_config(recipe: str = DEFAULT_RECIPE, overrides: dict[str, Any] | Non
 
     Example:
         >>> resolve_config("quick", {"max_steps": 10, "lora": True}).optim.learning_rate
-        0.001
+        0.0004
     """
     if recipe not in RECIPES:
         raise UsageError(f"unknown recipe {recipe!r}: use --recipe with one of {', '.join(RECIPES)}")
@@ -261,6 +263,7 @@ def describe(cfg: TrainConfig) -> str:
     return (f"recipe {cfg.recipe}: {m.base_model}{' + LoRA r=' + str(m.lora_r) if m.lora else ''}"
             + (f" (lowest {m.freeze_layers:.0%} of blocks fixed)" if 0 < m.freeze_layers < 1 else
                f" (lowest {m.freeze_layers:g} blocks fixed)" if m.freeze_layers else "") + ", "
-            f"{d.epochs} epoch(s), block {block}, batch {o.batch_size}, lr {o.learning_rate:g} {o.schedule} "
+            f"{d.epochs} epoch(s), block {block} ({d.packing} packing"
+            f"{', each post on its own' if d.isolate_posts else ''}), batch {o.batch_size}, lr {o.learning_rate:g} {o.schedule} "
             f"(warm-up {o.warmup_ratio:.0%}), {r.precision}, seed {r.seed}"
             + (f", max {r.max_steps} steps" if r.max_steps else ""))
