@@ -465,7 +465,7 @@ def _score(bot, rows: list[dict[str, Any]], handles: list[str], progress: Progre
     """Validation scores, per account and for all, with ``training/evaluate.py``."""
     from .training.data import tokenize
     from .training.evaluate import evaluate as score_posts
-    from .training.loop import model_max_length
+    from .training.export import model_max_length
 
     by_handle: dict[str, list[str]] = {h: [] for h in handles}
     for r in rows:

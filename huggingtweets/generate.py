@@ -99,13 +99,13 @@ class Bot:
             ModelFolderError: not a model folder.
         """
         from .errors import BaseModelError
-        from .training.base_models import _quiet_transformers, end_of_text_token, require
-        from .training.loop import cpu_supports_bf16
+        from .training.base_models import quiet_transformers, end_of_text_token, require
+        from .training.hardware import cpu_supports_bf16
 
         folder = resolve_model_folder(model)
         torch = require("torch")
         transformers = require("transformers")
-        _quiet_transformers()
+        quiet_transformers()
         dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                            ("cpu" if device == "auto" else device))
         if dtype == "auto":

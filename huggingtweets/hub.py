@@ -18,7 +18,6 @@ and is never printed, logged or written. ``HF_ENDPOINT`` points the client at an
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
@@ -26,25 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
-from .card.card import (CARD_FILE, HUB_ENDPOINT, HUB_FILE, PREVIEW_FILE, STATS_FILE, card_data_from_folder,
-                        render_card)
-from .errors import HubAuthError, HubError, InvalidRepoIdError, ModelFolderError
+from .bot_folder import (ALLOW_PATTERNS, CARD_FILE, HUB_FILE, PREVIEW_FILE, SCRUBBED,  # noqa: F401
+                         publishable_files, resolve_bot_folder)
+from .card.card import HUB_ENDPOINT, card_data_from_folder, render_card
+from .errors import HubAuthError, HubError, InvalidRepoIdError
 
 DRY_RUN_NAMESPACE = "USER"
 """The namespace shown by ``--dry-run`` without ``--repo-id``: finding the real one needs the network."""
-
-WEIGHT_PATTERNS = ("model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json",
-                   "pytorch_model.bin", "pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json",
-                   "adapter_model.safetensors")
-CONFIG_PATTERNS = ("config.json", "generation_config.json", "adapter_config.json")
-TOKENIZER_PATTERNS = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-                      "merges.txt", "vocab.txt", "tokenizer.model", "spiece.model", "added_tokens.json",
-                      "chat_template.jinja", "chat_template.json")
-CARD_PATTERNS = (CARD_FILE, PREVIEW_FILE, STATS_FILE, "training_config.json", "metrics.json")
-ALLOW_PATTERNS = WEIGHT_PATTERNS + CONFIG_PATTERNS + TOKENIZER_PATTERNS + CARD_PATTERNS
-# JSON files written by the pipeline: uploaded through ``scrub`` (they may hold paths and settings).
-SCRUBBED = (STATS_FILE, "training_config.json", "metrics.json")
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
@@ -101,47 +88,9 @@ def repo_name(bot: str) -> str:
     return name or "bot"
 
 
-def resolve_bot_folder(folder: str | Path) -> Path:
-    """A bot's folder: a path, or the name of a bot under ``$HUGGINGTWEETS_HOME/bots``.
-
-    Raises:
-        ModelFolderError: not a trained bot (no config, no weights or no ``stats.json``).
-    """
-    path = Path(folder).expanduser()
-    if not path.exists() and os.sep not in str(folder) and (paths.bots_dir() / str(folder)).is_dir():
-        path = paths.bots_dir() / str(folder)
-    if not path.is_dir():
-        raise ModelFolderError(f"{folder}: no such bot folder; train a bot with `huggingtweets train SOURCE` "
-                               f"(bots live in {paths.bots_dir()})")
-    names = {p.name for p in path.iterdir() if p.is_file()}
-    missing = []
-    if not names & {"config.json", "adapter_config.json"}:
-        missing.append("config.json")
-    if not any(fnmatch.fnmatch(n, pat) for n in names for pat in WEIGHT_PATTERNS):
-        missing.append("model weights (model.safetensors)")
-    if STATS_FILE not in names:
-        missing.append(STATS_FILE)
-    if missing:
-        raise ModelFolderError(f"{path} is not a trained bot (missing {', '.join(missing)}); pass the folder "
-                               f"that `huggingtweets train` wrote")
-    return path
-
-
-def publishable_files(folder: str | Path) -> tuple[list[Path], list[str]]:
-    """(files to upload, names left out) of a model folder: top-level files on the allow-list only."""
-    folder = Path(folder)
-    keep, skipped = [], []
-    for p in sorted(folder.iterdir()):
-        if p.is_file() and not p.is_symlink() and any(fnmatch.fnmatch(p.name, pat) for pat in ALLOW_PATTERNS):
-            keep.append(p)
-        else:
-            skipped.append(p.name + ("/" if p.is_dir() else ""))
-    return keep, skipped
-
-
 def _public_json(path: Path) -> bytes:
     """A JSON file as it may leave the machine: secrets redacted, the home folder written ``~``."""
-    from .tracking import scrub
+    from .redact import scrub
 
     data = scrub(json.loads(path.read_text(encoding="utf-8")))
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -341,16 +290,6 @@ def unpublish(repo_id: str, token: str | None = None, endpoint: str | None = Non
     return f"{(endpoint or HUB_ENDPOINT).rstrip('/')}/{repo_id}"
 
 
-def published_repo(folder: str | Path) -> str | None:
-    """The repo id a folder was published to (from its ``hub.json``), if any."""
-    try:
-        data = json.loads((Path(folder) / HUB_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    rid = data.get("repo_id") if isinstance(data, dict) else None
-    return rid if isinstance(rid, str) else None
-
-
 def describe_size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -360,5 +299,5 @@ def describe_size(n: int) -> str:
 
 
 __all__ = ["ALLOW_PATTERNS", "PublishResult", "UploadFile", "check_repo_id", "describe_size", "publish",
-           "publishable_files", "published_repo", "repo_name", "resolve_bot_folder", "unpublish"]
+           "publishable_files", "repo_name", "resolve_bot_folder", "unpublish"]
 

@@ -9,14 +9,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .api import Dataset
 from .card.card import DEFAULT_PROMPT
 from .evaluation import TRAIN_POSTS, Evaluation
+from .bot_folder import CONFIG_FILE
 
 
 @dataclass
@@ -68,11 +70,16 @@ def _base_model_for_tracker(cfg) -> str:
     return ref.location
 
 
+Progress = Callable[[dict[str, Any]], None]
+"""Called with each record of the job: the training loop's (``step``, ``total_steps``, ``loss``, ... or
+``eval_loss``), then ``{"stage": "evaluating"}`` and ``{"stage": "card"}`` as the later stages begin."""
+
+
 def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, config=None, *,
               resume: bool = False, progress: bool = False, tracker: str | None = "auto",
               card: bool = True, prompt: str = DEFAULT_PROMPT, n_predictions: int = 10,
               seed: int | None = None, eval_posts: int | None = TRAIN_POSTS,
-              eval_progress: Any = None) -> BotResult:
+              eval_progress: Any = None, on_progress: Progress | None = None) -> BotResult:
     """Train a bot on a dataset folder, evaluate it, then write sample posts, its card and its preview.
 
     Args:
@@ -85,6 +92,8 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
             validation only; ``None``: no evaluation) and write it into ``metrics.json`` (key
             ``evaluation``), the run's summary and the card.
         eval_progress: progress bars for the evaluation (see ``evaluation.ProgressFactory``).
+        on_progress: called with each progress record (see ``Progress``); the CLI, the Python API and
+            the web app's worker all run the job through this function.
     Raises:
         HuggingTweetsError subclasses (bad dataset, base model, checkpoint, diverged training ...).
     """
@@ -94,16 +103,24 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
     cfg = config or resolve_config()
     ds_path = Path(dataset.path if isinstance(dataset, Dataset) else dataset)
     main = _is_main_process()
+    say = on_progress or (lambda record: None)
     # The run is told about the model folder only after training: training refuses a folder that
-    # already holds files it did not write.
-    run = (tracking.start_train_run(cfg, dataset=ds_path, tracker=tracker,
+    # already holds files it did not write. Its configuration starts as the settings asked for and ends
+    # as training_config.json, with what training resolved (block size, precision, device).
+    run = (tracking.start_train_run({"config": cfg.to_dict()}, dataset=ds_path, tracker=tracker,
                                     base_model=_base_model_for_tracker(cfg))
            if main else tracking.NoTracker())
+
+    def on_log(record: dict[str, Any]) -> None:
+        run.log_metrics(record)
+        say(record)
+
     try:
-        result = train(ds_path, output, cfg, resume=resume, progress=progress, on_log=run.log_metrics)
+        result = train(ds_path, output, cfg, resume=resume, progress=progress, on_log=on_log)
         bot = BotResult(result.output, result.metrics, summary=result.summary())
         if not main:
             return bot
+        run.log_config(json.loads((result.output / CONFIG_FILE).read_text(encoding="utf-8")))
         run.log_summary(result.metrics)
         run.log_model(result.output, kind="finetuned")
         tracking.write_tracking_info(result.output, run.info())
@@ -119,6 +136,7 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         if eval_posts is not None:
             from .evaluation import METRICS_KEY, evaluate, save_evaluation
 
+            say({"stage": "evaluating"})
             bot.evaluation = evaluate(loaded, ds_path, eval_posts, progress=eval_progress)
             save_evaluation(result.output, bot.evaluation)
             bot.metrics = {**bot.metrics, METRICS_KEY: bot.evaluation.to_dict(posts=False)}
@@ -126,6 +144,7 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         if card:
             from .card import finalize_bot
 
+            say({"stage": "card"})
             # A post that copies a training post is never shown on the card or the preview.
             shown = [p["text"] for p in bot.predictions if not p.get("copy")] or [p["text"] for p in bot.predictions]
             finalize_bot(result.output, shown, prompt, tracker=run)

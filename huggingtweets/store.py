@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
@@ -54,12 +53,6 @@ CREATE TABLE IF NOT EXISTS fetch_state (
     PRIMARY KEY (network, account, key)
 );
 """
-
-
-@dataclass
-class AccountRef:
-    network: str
-    account: str
 
 
 class Store:

@@ -325,6 +325,37 @@ def test_jobs_queue_one_at_a_time_and_cancel_keeps_a_checkpoint(tmp_path, tiny_b
         wait_for(state_a, lambda t: t["status"] == "cancelled")
 
 
+@pytest.mark.slow
+def test_a_bot_trained_in_the_app_has_the_files_of_one_trained_on_the_command_line(tmp_path, tiny_base,
+                                                                                   capsys):
+    """The web app's worker runs the same job as `huggingtweets train` (pipeline.train_bot): the same
+    folder, card, preview, evaluation and tracking record, and the page hears the stages after training."""
+    import json
+
+    from cli_runner import run_cli
+
+    app = create_app(Settings(default_base_model=str(tiny_base)))
+    with TestClient(app, base_url="http://127.0.0.1") as a:
+        a.get("/")
+        assert prepare(a, archive(tmp_path / "a.zip", "marsh_warbler"))["prepare"]["status"] == "done"
+        assert a.post("/api/train", json={"max_steps": 3}).status_code == 202
+        t = wait_for(lambda: a.get("/api/state").json()["training"], lambda t: t["status"] in ("done", "failed"),
+                     timeout=240)
+        assert t["status"] == "done", t
+        in_app = session_folder(a) / "bots" / "marsh_warbler"
+        dataset = next((session_folder(a) / "datasets").iterdir())
+    on_cli = tmp_path / "cli-bot"
+    code, _, err = run_cli(["train", str(dataset), "-o", str(on_cli), "--recipe", "quick", "--base-model",
+                            str(tiny_base), "--max-steps", "3"], capsys)
+    assert code == 0, err
+    names = lambda folder: sorted(p.name for p in folder.iterdir())  # noqa: E731
+    assert names(in_app) == names(on_cli)
+    for must in ("README.md", "predictions.png", "tracking.json", "metrics.json", "training_config.json"):
+        assert (in_app / must).is_file(), must
+    assert "evaluation" in json.loads((in_app / "metrics.json").read_text())
+    assert json.loads((in_app / "tracking.json").read_text())["runs"]["train"]
+
+
 # --- the three steps in a real browser ------------------------------------------------------------
 
 

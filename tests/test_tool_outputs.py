@@ -277,7 +277,7 @@ def test_download_tweets_ai_text_gen_csv_reads_without_flags(tmp_path, capsys):
     assert code == 0, err
     assert "does not say which posts are replies, so --no-replies could not drop any" in err
     assert table.split("Retweets", 1)[1].split("\n")[0].split() == ["unknown"]
-    assert table.split("Replies dropped", 1)[1].split("\n")[0].split() == ["unknown"]
+    assert table.split("Replies", 1)[1].split("\n")[0].split() == ["unknown"]
     stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
     assert stats["users"][0]["kept"] == 3 and stats["users"][0]["unknown"] == ["replies", "retweets"]
 

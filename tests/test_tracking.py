@@ -210,3 +210,26 @@ def test_scrub_by_key_and_by_value(monkeypatch):
     assert cleaned == {"a": {"hub_token": "<redacted>", "eos_token": "</s>"},
                        "urls": ["https://user:<redacted>@host/p?access_token=<redacted>&x=1", "see <redacted>"],
                        "hf": "<redacted>", "empty_token": None}
+
+
+def test_the_train_run_config_is_training_config_json_with_auto_values_resolved(tmp_path):
+    """W&B hears the settings before training and ends with exactly what training_config.json holds:
+    ``precision: auto`` and ``block_size: 0`` appear there as what was used, never as asked."""
+    from huggingtweets.pipeline import train_bot
+    from huggingtweets.training import resolve_config
+    from tiny_model import make_dataset as tiny_dataset, tiny_model
+
+    cfg = resolve_config("quick", {"base_model": str(tiny_model()), "max_steps": 2, "batch_size": 2})
+    assert cfg.run.precision == "auto" and cfg.data.block_size == 0
+    bot = train_bot(tiny_dataset(tmp_path / "ds"), tmp_path / "bot", cfg, card=False, eval_posts=None)
+    saved = json.loads((bot.output / "training_config.json").read_text())
+    assert saved["config"]["run"]["precision"] != "auto" and saved["config"]["data"]["block_size"] > 0
+    (run_dir,) = (paths.home() / "wandb").glob("offline-run-*")
+    deadline = time.monotonic() + 60
+    while True:  # W&B's service may still be writing the last records when the run's finish() returns
+        config, _ = run_contents(run_dir)
+        config = {k: v for k, v in config.items() if not k.startswith("_")}  # W&B's own keys (_wandb)
+        if config == saved or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert config == saved

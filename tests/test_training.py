@@ -218,7 +218,7 @@ def test_full_training_writes_a_complete_model_folder_that_pipeline_loads(tmp_pa
     saved = json.loads((out / "training_config.json").read_text())
     assert saved["config"]["recipe"] == "default" and saved["config"]["run"]["seed"] == 42
     assert saved["config"]["data"]["block_size"] in (64, 128) and saved["config"]["run"]["precision"] != "auto"
-    assert saved["end_of_text"]["token"] == "<|endoftext|>"
+    assert saved["end_of_text"]["text"] == "<|endoftext|>"
     assert (out / "stats.json").read_bytes() == (ds / "stats.json").read_bytes()
 
     pipe = pipeline("text-generation", model=str(out))
@@ -249,7 +249,7 @@ def test_freeze_layers_fixes_the_lowest_blocks_and_backward_stops_above_them(tmp
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    from huggingtweets.training.loop import freeze_lower_layers, transformer_blocks
+    from huggingtweets.training.strategy import freeze_lower_layers, transformer_blocks
 
     base = save_tiny_model(tmp_path / "base", layers=3)
     model = AutoModelForCausalLM.from_pretrained(base)
@@ -555,7 +555,7 @@ def test_embedded_model_trains_and_loads_with_pipeline(tmp_path):
     ds = make_dataset(tmp_path / "ds", posts)
     result = train(ds, tmp_path / "bot", resolve_config("quick", {"max_steps": 2, "checkpoint_minutes": 0}))
     saved = json.loads((result.output / "training_config.json").read_text())
-    assert saved["base_model"]["kind"] == "embedded" and saved["end_of_text"]["token"] == "<|endoftext|>"
+    assert saved["base_model"]["kind"] == "embedded" and saved["end_of_text"]["text"] == "<|endoftext|>"
     assert result.metrics["eval_bits_per_char"] > 0
     pipe = pipeline("text-generation", model=str(result.output))
     assert pipe.prefix == "<|endoftext|>"

@@ -29,6 +29,11 @@ QUEUED, RUNNING, CANCELLING, DONE, CANCELLED, FAILED = ("queued", "running", "ca
 FINISHED = (DONE, CANCELLED, FAILED)
 
 
+STAGE_MESSAGES = {"evaluating": "Measuring the bot on posts it writes…",
+                  "card": "Writing sample posts, the model card and its preview…"}
+"""What the page says while the job runs the stages after training (``pipeline.train_bot``'s)."""
+
+
 @dataclass
 class TrainingJob:
     """One training run of one session, as the page sees it."""
@@ -37,7 +42,7 @@ class TrainingJob:
     folder: Path
     """The job's folder: ``job.json`` (what to train) and ``train.log`` (the process's stderr)."""
     spec: dict[str, Any]
-    """``{"dataset", "output", "config", "resume"}``, as the runner reads it."""
+    """``{"dataset", "output", "config", "resume", "tracker"}``, as the runner reads it."""
     on_finish: Callable[["TrainingJob"], None] | None = None
     status: str = QUEUED
     step: int = 0
@@ -172,6 +177,9 @@ class TrainingQueue:
                     job.eval_loss = event["eval_loss"]
                 if job.status == RUNNING:
                     job.message = "Training…"
+            elif kind == "stage" and job.status == RUNNING:
+                job.eta_s = None
+                job.message = STAGE_MESSAGES.get(event.get("stage"), job.message)
             elif kind in ("done", "interrupted", "error"):
                 final = event
         code = proc.wait()

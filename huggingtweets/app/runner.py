@@ -4,8 +4,10 @@ The server stays light (it never imports torch), a crash here cannot take it dow
 training run is a SIGTERM, which the training loop turns into a checkpoint at the next step.
 
     python -m huggingtweets.app.runner train JOB.json
-        Trains as JOB.json says ({"dataset", "output", "config", "resume"}) and writes one JSON object
-        per line on stdout: {"event": "log", ...}, then "done", "interrupted" or "error".
+        Runs the job as JOB.json says ({"dataset", "output", "config", "resume", "tracker"}) through
+        ``pipeline.train_bot``, as `huggingtweets train` does, and writes one JSON object per line on
+        stdout: {"event": "log", ...} and {"event": "stage", "stage"}, then "done", "interrupted" or
+        "error".
     python -m huggingtweets.app.runner generate MODEL_FOLDER
         Loads the model once, writes {"event": "ready"}, then answers each request line on stdin
         ({"prompt", "n", "seed"}) with {"predictions": [...]} or {"error": "..."}.
@@ -40,37 +42,22 @@ def _emitter(stream: TextIO) -> Callable[[dict[str, Any]], None]:
     return emit
 
 
-class StepEstimate:
-    """Total steps and time left, from the training loop's log records.
+class TimeLeft:
+    """Seconds left in training, from the steps done so far: the loop's records carry the step count
+    (``total_steps``), so only the pace is measured here, from the first record on."""
 
-    A record's ``epoch`` is ``epoch_index + steps_done_in_epoch / steps_in_epoch`` and its ``step`` is
-    ``epoch_index * steps_in_epoch + steps_done_in_epoch``, so ``step / epoch`` gives the steps of one
-    epoch (exactly when epochs have equal steps); times the epochs, capped by ``max_steps``, is the run.
-    A record's own ``total_steps``, when the loop gives one, wins.
-    """
-
-    def __init__(self, epochs: int, max_steps: int):
-        self.epochs, self.max_steps = max(1, epochs), max_steps
-        self.total: int | None = max_steps or None
+    def __init__(self) -> None:
         self._first: tuple[int, float] | None = None
 
     def update(self, record: dict[str, Any], now: float) -> dict[str, Any]:
-        step = int(record.get("step", 0))
-        if record.get("total_steps"):
-            self.total = int(record["total_steps"])
-        elif record.get("epoch"):
-            per_epoch = max(1, round(step / record["epoch"]))
-            natural = per_epoch * self.epochs
-            self.total = min(natural, self.max_steps) if self.max_steps else natural
-        if self.total is not None:
-            self.total = max(self.total, step)
+        step, total = int(record.get("step", 0)), record.get("total_steps")
         eta = None
         if self._first is None:
             self._first = (step, now)
-        elif step > self._first[0] and self.total:
+        elif step > self._first[0] and total:
             per_step = (now - self._first[1]) / (step - self._first[0])
-            eta = round(per_step * (self.total - step), 1)
-        return {"total": self.total, "eta_s": eta}
+            eta = round(per_step * (int(total) - step), 1)
+        return {"total": total, "eta_s": eta}
 
 
 def run_training(job_file: Path, emit: Callable[[dict[str, Any]], None]) -> int:
@@ -79,17 +66,23 @@ def run_training(job_file: Path, emit: Callable[[dict[str, Any]], None]) -> int:
     job = orjson.loads(job_file.read_bytes())
     emit({"event": "start", "pid": os.getpid()})
     try:
-        from ..training import TrainConfig, train
+        from ..pipeline import train_bot
+        from ..training import TrainConfig
 
         cfg = TrainConfig.from_dict(job["config"])
-        estimate = StepEstimate(cfg.data.epochs, cfg.run.max_steps)
+        time_left = TimeLeft()
 
-        def on_log(record: dict[str, Any]) -> None:
+        def on_progress(record: dict[str, Any]) -> None:
+            if "stage" in record:
+                emit({"event": "stage", "stage": record["stage"]})
+                return
             clean = {k: v for k, v in record.items() if not (isinstance(v, float) and not math.isfinite(v))}
-            emit({"event": "log", **clean, **(estimate.update(record, time.monotonic()) if "loss" in record
+            emit({"event": "log", **clean, **(time_left.update(record, time.monotonic()) if "loss" in record
                                               else {})})
 
-        result = train(job["dataset"], job["output"], cfg, resume=bool(job.get("resume")), on_log=on_log)
+        # The same job as `huggingtweets train`: tracking, evaluation, sample posts, card and preview.
+        result = train_bot(job["dataset"], job["output"], cfg, resume=bool(job.get("resume")),
+                           tracker=job.get("tracker", "auto"), on_progress=on_progress)
     except TrainingInterrupted as e:
         emit({"event": "interrupted", "step": e.step, "checkpoint": e.checkpoint})
         return 130

@@ -66,6 +66,8 @@ class Settings:
     """Models kept loaded for generation at once (the least recently used idle one is stopped)."""
     python: str | None = None
     """The Python that runs the training and generation processes (default: this one)."""
+    tracker: str = "auto"
+    """Experiment tracking of the training runs, as `huggingtweets train --tracker` (``--tracker``)."""
 
 
 class AppState:
@@ -159,7 +161,7 @@ def _training_view(app: AppState, session: Session) -> dict[str, Any]:
     training = session.data.get("training") or {"status": "idle"}
     if training.get("status") in (jobs_mod.QUEUED, jobs_mod.RUNNING, jobs_mod.CANCELLING):
         # Saved while a run was going on: the server stopped since (it stops runs with a checkpoint).
-        from ..training.loop import checkpoint_dirs
+        from ..training.checkpoints import checkpoint_dirs
 
         spec = session.data.get("training_spec") or {}
         kept = bool(spec) and bool(checkpoint_dirs(Path(spec["output"])))
@@ -201,12 +203,13 @@ def _state(app: AppState, session: Session, status: int = 200) -> JSONResponse:
 
 
 def table(users: list[dict[str, Any]]) -> dict[str, Any]:
-    """The card's table (rows downloaded / retweets / short / kept), one column per account."""
-    from ..cli.data import EXTRA_ROWS, ROWS
+    """The card's table (the rows of ``dataset.counts``), one column per account; a count the source
+    could not tell is ``"unknown"``."""
+    from ..dataset.counts import counts_table
 
-    rows = list(ROWS) + [r for r in EXTRA_ROWS if any(u.get(r[1]) for u in users)]
     return {"header": ["Data"] + [f"@{u['handle']}" for u in users],
-            "rows": [[label] + [int(u.get(key, 0) or 0) for u in users] for label, key in rows]}
+            "rows": [[label] + ["unknown" if v is None else v for v in values]
+                     for label, _, values in counts_table(users)]}
 
 
 def samples(folder: Path, n: int = N_SAMPLES) -> list[dict[str, str]]:
@@ -395,7 +398,7 @@ async def api_train(request: Request, session: Session) -> Response:
             session.clear_folder(output)
         job_id = secrets.token_hex(6)
         spec = {"dataset": str(session.datasets / dataset["folder"]), "output": str(output), "config": config,
-                "resume": resume}
+                "resume": resume, "tracker": app.settings.tracker}
         job = TrainingJob(job_id, session.jobs / job_id, spec, _training_finished(app, session, output))
         session.live["job"] = job
         session.data.update(training={"status": "queued"}, training_spec=spec)

@@ -21,14 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..bot_folder import (CARD_FILE, HUB_FILE, PREDICTIONS_FILE, PREVIEW_FILE, STATS_FILE,  # noqa: F401
+                          TRACKING_FILE)
+from ..dataset.counts import EXTRA_ROWS, ROWS, counts_table
 from ..errors import ModelFolderError
 
-CARD_FILE = "README.md"
-STATS_FILE = "stats.json"
-PREDICTIONS_FILE = "predictions.json"
-PREVIEW_FILE = "predictions.png"
-TRACKING_FILE = "tracking.json"
-HUB_FILE = "hub.json"
 TRAINING_CONFIG_FILES = ("training_config.json", "train_config.json", "config_resolved.json")
 METRICS_FILES = ("metrics.json", "eval_results.json", "all_results.json", "train_results.json")
 
@@ -66,9 +63,6 @@ KNOWN_BASE_MODELS: dict[str, tuple[str, str]] = {
 }
 
 # Row labels of the seeds' table, then the counts this version adds when they are not zero.
-TABLE_ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"),
-              ("Tweets kept", "kept")]
-EXTRA_ROWS = [("Replies", "replies"), ("Duplicates", "duplicates")]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$|^[A-Za-z0-9][\w.-]{0,95}$")
 _URL = re.compile(r"^https?://[^\s'\"()<>\\]+$")
@@ -432,7 +426,7 @@ def _account(u: Mapping[str, Any]) -> Account:
     handle = str(u.get("handle") or "").lstrip("@")
     name = " ".join(str(u.get("name") or "").split()) or handle
     counts = {}
-    for _, key in TABLE_ROWS + EXTRA_ROWS:
+    for _, key in ROWS + EXTRA_ROWS:
         v = u.get(key)
         if isinstance(v, int) and not isinstance(v, bool):
             counts[key] = v
@@ -572,12 +566,8 @@ def _py_str(s: Any) -> str:
 def table_rows(accounts: list[Account]) -> list[tuple[str, str, list[int | None]]]:
     """The seeds' table: (label, stats key, one count per account), in the seeds' row order; the replies
     and duplicates this version also drops get a row when any account has some."""
-    rows = list(TABLE_ROWS[:3]) + [r for r in EXTRA_ROWS
-                                   if any(a.counts.get(r[1]) or r[1] in a.unknown for a in accounts)]
-    rows.append(TABLE_ROWS[3])
     # None: a count the source could not tell (its format carries no sign of it), shown "unknown"
-    return [(label, key, [None if key in a.unknown and not a.counts.get(key) else a.counts.get(key)
-                          for a in accounts]) for label, key in rows]
+    return counts_table([{**a.counts, "unknown": a.unknown} for a in accounts])
 
 
 def _table_lines(accounts: list[Account]) -> list[str]:

@@ -17,7 +17,10 @@ import click
               help="Largest archive or file a visitor may upload.")
 @click.option("--max-loaded-models", type=click.IntRange(1), default=2, show_default=True,
               help="Models kept loaded for generation at once (more visitors reload theirs).")
-def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_loaded_models: int) -> None:
+@click.option("--tracker", type=click.Choice(["auto", "wandb", "none"]), default="auto", show_default=True,
+              help="Experiment tracking of the training runs, as in `huggingtweets train`.")
+def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_loaded_models: int,
+        tracker: str) -> None:
     """Start the web app: download posts, train a bot, write and share its posts, in the browser."""
     try:
         from ..app import Settings, serve
@@ -27,7 +30,7 @@ def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_lo
     from ..training.recipes import EMBEDDED
 
     settings = Settings(default_base_model=base_model or EMBEDDED, max_upload_bytes=max_upload_mb * 1024**2,
-                        max_generators=max_loaded_models)
+                        max_generators=max_loaded_models, tracker=tracker)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"huggingtweets app on http://{shown}:{port}/ (Ctrl-C stops it; a training run keeps a "
                f"checkpoint)", err=True)

@@ -11,6 +11,7 @@ import click
 from ..api import DataWarning, prepare as api_prepare, fetch as api_fetch
 from ..dataset.build import SplitSettings
 from ..dataset.clean import CleanOptions
+from ..dataset.counts import counts_table
 from ..sources import SourceOptions
 
 
@@ -82,22 +83,11 @@ def build_dataset_options(kw: dict) -> tuple[CleanOptions, SplitSettings, int | 
     return clean, split, kw.pop("min_chars")
 
 
-ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"),
-        ("Short tweets", "short"), ("Tweets kept", "kept")]
-EXTRA_ROWS = [("Replies dropped", "replies"), ("Duplicates", "duplicates")]
-
-
-def unknown_count(user: dict, key: str) -> bool:
-    """True when the source could not tell this count and found none (a "0" would be a guess)."""
-    return key in (user.get("unknown") or ()) and not user.get(key)
-
-
 def format_table(users: list[dict]) -> str:
-    """The seed card's table: one column per account, rows downloaded / retweets / short / kept."""
-    rows = list(ROWS) + [r for r in EXTRA_ROWS if any(u.get(r[1]) or unknown_count(u, r[1]) for u in users)]
+    """The seed card's table: one column per account, the rows of ``dataset.counts``."""
     header = ["Data"] + [f"@{u['handle']}" for u in users]
-    body = [[label] + ["unknown" if unknown_count(u, key) else f"{u.get(key, 0):,}" for u in users]
-            for label, key in rows]
+    body = [[label] + ["unknown" if v is None else f"{v:,}" for v in values]
+            for label, _, values in counts_table(users)]
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body])

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import click
 
 from ..evaluation import TRAIN_POSTS
-from ..training.recipes import DEFAULT_RECIPE, EMBEDDED, PACKINGS, PRECISIONS, RECIPES
+from ..training.recipes import DEFAULT_RECIPE, DEVICES, EMBEDDED, PACKINGS, PRECISIONS, RECIPES
 from .data import (build_dataset_options, build_source_options, dataset_options, format_table,
                    progress_factory, source_options)
 from .evaluate import progress_bars
@@ -44,10 +44,13 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
                          help="Starting settings: huggingtweets (the original's), default (tuned), "
                               "quick (demo)."),
             click.option("--lora", is_flag=True, default=None, help="Train LoRA adapters on all linear layers."),
+            click.option("--lora-r", type=click.IntRange(1), help="Rank of the LoRA adapters [default: 16]."),
             click.option("--no-merge", is_flag=True, help="With --lora, save adapters, not merged weights."),
             click.option("--epochs", type=click.IntRange(1), help="Passes over the training posts."),
             click.option("--max-steps", type=click.IntRange(1), help="Stop after N optimizer steps."),
             click.option("--lr", type=click.FloatRange(0, min_open=True), help="Peak learning rate."),
+            click.option("--warmup", type=click.FloatRange(0, 1, max_open=True),
+                         help="Share of the steps that warm the learning rate up [recipe's]."),
             click.option("--batch-size", type=click.IntRange(1), help="Blocks per step (per process)."),
             click.option("--block-size", type=click.IntRange(0), help="Tokens per block (0: fit to the posts)."),
             click.option("--packing", type=click.Choice(PACKINGS),
@@ -59,6 +62,8 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
             click.option("--precision", type=click.Choice(PRECISIONS),
                          help="Arithmetic [recipe's; auto: bf16 where native]."),
             click.option("--training-seed", type=int, help="Seed of the data order and weights [default: 42]."),
+            click.option("--device", type=click.Choice(DEVICES),
+                         help="Where to train: auto (a CUDA GPU when there is one), cpu or cuda [auto]."),
             click.option("--freeze-embeddings", is_flag=True, default=None, help="Keep token embeddings fixed."),
             click.option("--freeze-layers", type=click.FloatRange(0),
                          help="Keep the lowest N transformer blocks fixed, or below 1 that share of "
@@ -89,7 +94,8 @@ def build_training_config(kw: dict):
 
     overrides = {
         "base_model": kw.pop("base_model"), "lora": kw.pop("lora"), "epochs": kw.pop("epochs"),
-        "max_steps": kw.pop("max_steps"), "learning_rate": kw.pop("lr"), "batch_size": kw.pop("batch_size"),
+        "max_steps": kw.pop("max_steps"), "learning_rate": kw.pop("lr"), "warmup_ratio": kw.pop("warmup"),
+        "lora_r": kw.pop("lora_r"), "device": kw.pop("device"), "batch_size": kw.pop("batch_size"),
         "block_size": kw.pop("block_size"),
         "packing": kw.pop("packing"), "isolate_posts": kw.pop("isolate_posts"), "precision": kw.pop("precision"), "seed": kw.pop("training_seed"),
         "freeze_embeddings": kw.pop("freeze_embeddings"), "freeze_layers": kw.pop("freeze_layers"),
@@ -168,7 +174,7 @@ def _announce_conversion(cfg) -> None:
 def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: bool, kw: dict, *,
            prompt: str = "My dream is", count: int = 10, seed: int | None = None):
     from ..pipeline import train_bot
-    from ..training.loop import init_distributed
+    from ..training.hardware import init_distributed
 
     tracker, card = kw.pop("tracker"), not kw.pop("no_card")
     eval_posts = kw.pop("eval_posts")

@@ -109,7 +109,7 @@ def embedded_folder() -> Path:
     return paths.cache_dir() / "base-models" / f"{EMBEDDED}-{gguf.stat().st_size}"
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -124,7 +124,7 @@ def convert_embedded(target: Path | None = None) -> Path:
     require("torch")
     transformers = require("transformers")
     require("gguf")
-    _quiet_transformers()
+    quiet_transformers()
     gguf = embedded_gguf()
     import transformers.modeling_gguf_pytorch_utils as gguf_utils
 
@@ -177,7 +177,7 @@ def load(ref: BaseModelRef | str | None, *, dtype: str = "float32", device: str 
         ref = resolve(ref)
     torch = require("torch")
     transformers = require("transformers")
-    _quiet_transformers()
+    quiet_transformers()
     if ref.kind == "embedded":
         convert_embedded(Path(ref.location))
     kw: dict[str, Any] = {"trust_remote_code": False}

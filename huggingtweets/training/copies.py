@@ -21,7 +21,9 @@ import struct
 from pathlib import Path
 from typing import Iterable
 
-FILE = "copy_index.bin"
+from ..bot_folder import COPY_INDEX_FILE
+
+FILE = COPY_INDEX_FILE
 MAGIC = "huggingtweets-copy-index"
 WINDOW = 8
 """Consecutive words that make a copy of a long post."""

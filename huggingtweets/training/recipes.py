@@ -89,7 +89,7 @@ class RunSettings:
     precision: str = field(default="auto", metadata=_flag("--precision"))
     """``auto`` (bf16 where the CPU/GPU supports it, else fp16 on GPUs, else fp32), ``bf16``, ``fp16``,
     ``fp32``. Weights stay fp32; bf16/fp16 apply through autocast."""
-    device: str = "auto"
+    device: str = field(default="auto", metadata=_flag("--device"))
     """``auto`` (CUDA when present), ``cpu`` or ``cuda``."""
     max_steps: int = field(default=0, metadata=_flag("--max-steps"))
     """Stop after this many optimizer steps (0: run all epochs); the schedule is fitted to it."""
@@ -177,7 +177,6 @@ SCHEDULES = ("cosine", "linear", "constant")
 PACKINGS = ("epoch", "posts", "stream")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
-GROUPS = ("model", "data", "optim", "run")
 
 # Each recipe is a set of overrides of the defaults above.
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {

@@ -132,7 +132,8 @@ function renderDataset(s) {
   body.replaceChildren(...d.table.rows.map((row) => {
     const tr = el("tr");
     tr.append(el("th", { scope: "row" }, row[0]));
-    row.slice(1).forEach((n) => tr.append(el("td", { className: "n" }, Number(n).toLocaleString())));
+    row.slice(1).forEach((n) => tr.append(el("td", { className: "n" },
+      typeof n === "number" ? n.toLocaleString() : String(n))));
     return tr;
   }));
   $("data-warnings").replaceChildren(...(d.warnings || []).map((w) => el("li", {}, w)));

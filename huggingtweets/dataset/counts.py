@@ -1,0 +1,35 @@
+"""The per-account counts table, as the original's cards show it: one list of rows, read by the CLI's
+`prepare` table, the model card and the web app, so that all three say the same words.
+
+The seeds' rows are downloaded, retweets, short and kept (downloaded = retweets + short + kept in every
+seed card); this version also drops replies (with ``--no-replies``) and duplicates, which get a row of
+their own, above "Tweets kept", when any account has some.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"),
+        ("Tweets kept", "kept")]
+"""The seed cards' rows: (label, key of ``stats.json``'s ``users[]``)."""
+EXTRA_ROWS = [("Replies", "replies"), ("Duplicates", "duplicates")]
+"""Rows shown only when an account has some (or could not tell)."""
+
+
+def is_unknown(user: Mapping[str, Any], key: str) -> bool:
+    """True when the source could not tell this count and found none (a "0" would be a guess): its
+    format carries no sign of retweets or replies (``users[].unknown`` lists such keys)."""
+    return key in (user.get("unknown") or ()) and not user.get(key)
+
+
+def counts_table(users: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, list[int | None]]]:
+    """(label, key, one count per account) for each row shown, in order; ``None`` for an unknown count.
+
+    Example:
+        >>> counts_table([{"downloaded": 5, "retweets": 1, "short": 1, "kept": 3}])[0]
+        ('Tweets downloaded', 'downloaded', [5])
+    """
+    extras = [r for r in EXTRA_ROWS if any(u.get(r[1]) or is_unknown(u, r[1]) for u in users)]
+    return [(label, key, [None if is_unknown(u, key) else int(u.get(key) or 0) for u in users])
+            for label, key in ROWS[:3] + extras + ROWS[3:]]
