@@ -56,15 +56,22 @@ def is_weight_file(name: str) -> bool:
     return any(fnmatch.fnmatch(name, pat) for pat in WEIGHT_PATTERNS)
 
 
+def bot_path(folder: str | Path) -> Path:
+    """The path a bot's folder or name points at, unchecked: ``folder`` itself, or for a bare name that is
+    not a path here, ``$HUGGINGTWEETS_HOME/bots/NAME`` when that folder exists."""
+    path = Path(folder).expanduser()
+    if not path.exists() and os.sep not in str(folder) and (paths.bots_dir() / str(folder)).is_dir():
+        path = paths.bots_dir() / str(folder)
+    return path
+
+
 def resolve_bot_folder(folder: str | Path) -> Path:
     """A bot's folder: a path, or the name of a bot under ``$HUGGINGTWEETS_HOME/bots``.
 
     Raises:
         ModelFolderError: no such folder, or not a trained bot (no config, no weights or no ``stats.json``).
     """
-    path = Path(folder).expanduser()
-    if not path.exists() and os.sep not in str(folder) and (paths.bots_dir() / str(folder)).is_dir():
-        path = paths.bots_dir() / str(folder)
+    path = bot_path(folder)
     if not path.is_dir():
         raise ModelFolderError(f"{folder}: no such bot folder; train a bot with `huggingtweets train SOURCE` "
                                f"(bots live in {paths.bots_dir()})")

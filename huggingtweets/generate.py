@@ -19,7 +19,6 @@ Outputs that copy a post of the account (see ``huggingtweets.training.copies``) 
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .bot_folder import bot_path
 from .errors import ModelFolderError, UsageError
 from .training.copies import CopyIndex
 from .training.data import tokenize
@@ -45,9 +45,7 @@ def resolve_model_folder(model: str | Path) -> Path:
     Raises:
         ModelFolderError: neither exists, or the folder holds no model.
     """
-    path = Path(model).expanduser()
-    if not path.exists() and os.sep not in str(model) and (paths.bots_dir() / str(model)).exists():
-        path = paths.bots_dir() / str(model)
+    path = bot_path(model)
     if not path.is_dir():
         raise ModelFolderError(f"{model}: no such model folder or bot; train one with "
                                f"`huggingtweets train SOURCE` (bots live in {paths.bots_dir()})")

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .api import Dataset
+from .bot_folder import CONFIG_FILE
 from .card.card import DEFAULT_PROMPT
 from .evaluation import TRAIN_POSTS, Evaluation
-from .bot_folder import CONFIG_FILE
 
 
 @dataclass
