@@ -50,14 +50,14 @@ def make_dataset(args: argparse.Namespace, tmp: Path) -> Path:
 
     if args.dataset:
         folder = Path(args.dataset)
-        Dataset.load(folder)
+        Dataset.open(folder)
     else:
         # With --keep the dataset stays beside the bots, so that they can be evaluated afterwards.
         where = Path(args.keep) / "dataset" if args.keep else tmp / "dataset"
         folder = prepare([args.source], where, source_options=SourceOptions(handle=args.handle),
                          min_chars=0).path
     if args.max_posts:
-        from huggingtweets.dataset.build import read_jsonl
+        from huggingtweets.dataset.folder import read_jsonl
 
         small = tmp / "dataset-small"
         small.mkdir()

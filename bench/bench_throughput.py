@@ -64,7 +64,7 @@ def tokenizer_for(dataset: Path):
         pass
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    from huggingtweets.dataset.build import read_jsonl
+    from huggingtweets.dataset.folder import read_jsonl
 
     texts = [r["text"] for r in read_jsonl(dataset / "train.jsonl")]
     tok = Tokenizer(models.BPE())

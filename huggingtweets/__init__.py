@@ -1,8 +1,7 @@
 """huggingtweets: turn someone's posts into a language model that writes new posts in their voice.
 
     import huggingtweets as ht
-    ds = ht.prepare(["archive:twitter-archive.zip"])        # fetch and clean
-    bot = ht.train_bot(ds)                                   # fine-tune, card and preview
+    bot = ht.make_bot(["archive:twitter-archive.zip"])      # fetch, clean, fine-tune, card and preview
     print(ht.Bot.load(bot.output).generate("My dream is", n=3))
     print(ht.evaluate(bot.output, n=100).summary())          # measure it
 
@@ -21,6 +20,7 @@ from .sources import SourceOptions, open_source
 
 # Imported on first use: they pull in torch, transformers, wandb or huggingface_hub.
 _LAZY = {
+    "make_bot": "huggingtweets.pipeline",
     "train_bot": "huggingtweets.pipeline",
     "resolve_config": "huggingtweets.training",
     "train": "huggingtweets.training",
@@ -42,6 +42,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "Bot", "CleanOptions", "Dataset", "Evaluation", "FetchResult", "HuggingTweetsError", "SourceOptions",
-    "SplitSettings", "evaluate", "fetch", "open_source", "prepare", "publish", "resolve_config", "train",
-    "train_bot", "unpublish",
+    "SplitSettings", "evaluate", "fetch", "make_bot", "open_source", "prepare", "publish", "resolve_config",
+    "train", "train_bot", "unpublish",
 ]

@@ -3,19 +3,19 @@
     import huggingtweets as ht
     ht.fetch(["archive:twitter-archive.zip"])
     ds = ht.prepare(["archive:twitter-archive.zip"], "data/jane")
-    print(ds.stats["users"][0]["kept"])
+    print(ds.stats.users[0].kept)
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import paths
-from .dataset.build import (MIN_CHARS, WARN_CHARS, AccountData, SplitSettings, load_stats,
-                            write_dataset)
+from .dataset.build import MIN_CHARS, WARN_CHARS, AccountData, SplitSettings, write_dataset
+from .dataset.folder import DatasetFolder
 from .dataset.clean import CleanOptions, clean_posts
 from .errors import NotEnoughDataError, UsageError
 from .sources import SourceOptions, bot_name, check_handle, open_source
@@ -37,25 +37,8 @@ class FetchResult:
     total: int
 
 
-@dataclass
-class Dataset:
-    """A prepared dataset folder."""
-
-    path: Path
-    stats: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def hash(self) -> str:
-        return self.stats["hash"]
-
-    @property
-    def name(self) -> str:
-        return self.stats["bot"]
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Dataset":
-        return cls(Path(path), load_stats(path))
+Dataset = DatasetFolder
+"""A prepared dataset folder (``path``, typed ``stats``, ``warnings``); see ``dataset.folder``."""
 
 
 def account_key(profile: Profile) -> str:

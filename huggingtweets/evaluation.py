@@ -41,9 +41,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import paths
-from .dataset.build import load_stats, read_jsonl
+from .bot_folder import METRICS_FILE, BotFolder, read_json
+from .dataset.folder import DatasetFolder, DatasetStats
 from .dataset.words import count_words
-from .errors import BotDatasetError, UsageError
+from .errors import BotDatasetError, HuggingTweetsError, UsageError
 from .training.copies import CopyIndex, words
 
 DEFAULT_POSTS = 100
@@ -373,29 +374,25 @@ def _words(v: float | None) -> str:
 # --- which dataset ----------------------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _dataset_hash(folder: Path) -> str | None:
-    h = _read_json(folder / "stats.json").get("hash")
-    return h if isinstance(h, str) else None
+    try:
+        return DatasetStats.read(folder / "stats.json").hash or None
+    except HuggingTweetsError:
+        return None
 
 
 def trained_dataset(model: Path) -> dict[str, Any]:
     """What a model folder records of its dataset: ``bot``, ``hash`` and (since this version) ``path``,
     from ``training_config.json``, else from its copy of ``stats.json``; ``{}`` when neither says."""
-    record = _read_json(model / "training_config.json").get("dataset")
-    record = dict(record) if isinstance(record, dict) else {}
-    stats = _read_json(model / "stats.json")
-    for key in ("bot", "hash"):
-        if not isinstance(record.get(key), str) and isinstance(stats.get(key), str):
-            record[key] = stats[key]
-    return {k: v for k, v in record.items() if isinstance(v, str) and k in ("bot", "hash", "path")}
+    bot = BotFolder(model)
+    rec = bot.training
+    record = {"bot": rec.dataset.bot, "hash": rec.dataset.hash, "path": rec.dataset.path} if rec else {}
+    if not (record.get("bot") and record.get("hash")):
+        stats = read_json(model / "stats.json")
+        stats = stats if isinstance(stats, dict) else {}
+        for key in ("bot", "hash"):
+            record[key] = record.get(key) or stats.get(key)
+    return {k: v for k, v in record.items() if isinstance(v, str) and v}
 
 
 def resolve_dataset(model: Path, dataset: str | Path | None = None) -> tuple[Path, bool | None]:
@@ -414,7 +411,7 @@ def resolve_dataset(model: Path, dataset: str | Path | None = None) -> tuple[Pat
     trained_hash = record.get("hash")
     if dataset is not None:
         path = Path(dataset).expanduser()
-        load_stats(path)
+        DatasetFolder.open(path)
         return path, (_dataset_hash(path) == trained_hash) if trained_hash else None
     bot = record.get("bot") or model.name
     candidates = [Path(record["path"]).expanduser()] if record.get("path") else []
@@ -430,7 +427,7 @@ def resolve_dataset(model: Path, dataset: str | Path | None = None) -> tuple[Pat
             other = other or (path, found)
             looked.append(str(path))
             continue
-        load_stats(path)
+        DatasetFolder.open(path)
         return path, True if trained_hash else None
     raise BotDatasetError(bot, looked, other[0] if other else None, other[1] if other else None, trained_hash)
 
@@ -443,7 +440,8 @@ def sampling_settings(model: Path, max_new_tokens: int | None = None) -> dict[st
     and valid, else ``Bot.generate``'s defaults (the original's); ``max_new_tokens`` is generate's."""
     from .generate import DEFAULT_MAX_NEW_TOKENS
 
-    saved = _read_json(model / "generation_config.json")
+    saved = read_json(model / "generation_config.json")
+    saved = saved if isinstance(saved, dict) else {}
     out: dict[str, Any] = dict(SAMPLING_DEFAULTS)
     t, p, k = saved.get("temperature"), saved.get("top_p"), saved.get("top_k")
     if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0:
@@ -537,15 +535,16 @@ def evaluate(bot: Any, dataset: str | Path | None = None, n: int = DEFAULT_POSTS
     started = time.perf_counter()
     folder = bot.folder if isinstance(bot, Bot) else resolve_model_folder(bot)
     ds, trained_on = resolve_dataset(folder, dataset)  # before loading the model: a missing dataset fails fast
-    stats = load_stats(ds)
-    valid = read_jsonl(ds / "valid.jsonl")
+    data = DatasetFolder.open(ds)
+    stats = data.stats
+    valid = data.rows("valid")
     # Each post once: the training split repeats a cyborg's smaller accounts' posts ("copy": k).
-    real_rows = [r for r in read_jsonl(ds / "train.jsonl") if not r.get("copy")] + valid
-    handles = list(dict.fromkeys([str(u["handle"]) for u in stats["users"]] +
+    real_rows = [r for r in data.rows("train") if not r.get("copy")] + valid
+    handles = list(dict.fromkeys([u.handle for u in stats.users] +
                                  [str(r["handle"]) for r in real_rows if r.get("handle")]))
     loaded = bot if isinstance(bot, Bot) else Bot.load(folder)
     record = trained_dataset(folder)
-    name = record.get("bot") or str(stats.get("bot") or folder.name)
+    name = record.get("bot") or stats.bot or folder.name
 
     overall, per_account = _score(loaded, valid, handles, progress) if valid else (None, {})
     real_texts = [r["text"] for r in real_rows]
@@ -575,7 +574,7 @@ def evaluate(bot: Any, dataset: str | Path | None = None, n: int = DEFAULT_POSTS
         real = TextStats.of(sample)
     dtype = str(getattr(loaded.model, "dtype", "")).replace("torch.", "") or None
     return Evaluation(
-        bot=name, model=folder, dataset=ds, dataset_hash=stats.get("hash"), trained_on_dataset=trained_on,
+        bot=name, model=folder, dataset=ds, dataset_hash=stats.hash or None, trained_on_dataset=trained_on,
         validation=overall, accounts=accounts, n=n, prompt=prompt, seed=seed, sampling=settings,
         generated=generated, copies=copies, copy_index=index_from, median_words=median, real=real,
         real_posts=len(real_texts), real_median_words=median_words(real_texts), posts=posts, dtype=dtype,
@@ -585,8 +584,9 @@ def evaluate(bot: Any, dataset: str | Path | None = None, n: int = DEFAULT_POSTS
 def save_evaluation(model: str | Path, evaluation: Evaluation) -> Path:
     """Write ``evaluation`` (without the generated texts) into the folder's ``metrics.json`` under
     ``evaluation``, keeping what is there; return the file's path."""
-    path = Path(model) / "metrics.json"
-    metrics = _read_json(path)
+    path = Path(model) / METRICS_FILE
+    metrics = read_json(path)
+    metrics = metrics if isinstance(metrics, dict) else {}
     metrics[METRICS_KEY] = evaluation.to_dict(posts=False)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -18,7 +18,6 @@ Outputs that copy a post of the account (see ``huggingtweets.training.copies``) 
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -26,12 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .bot_folder import bot_path
+from .bot_folder import DEFAULT_PROMPT, BotFolder, TrainingRecord, bot_path
 from .errors import ModelFolderError, UsageError
 from .training.copies import CopyIndex
 from .training.data import tokenize
 
-DEFAULT_PROMPT = "My dream is"
 DEFAULT_MAX_NEW_TOKENS = 100
 """A 280-character post is about 70 tokens for GPT-2-like tokenizers; the original allowed 160 in all."""
 COPIES = ("mark", "drop", "keep")
@@ -73,14 +71,14 @@ class Bot:
     """A trained model folder, loaded once, ready to write posts."""
 
     def __init__(self, folder: Path, model, tokenizer, eot_id: int, copies: CopyIndex | None,
-                 info: dict[str, Any]):
+                 record: TrainingRecord | None):
         self.folder, self.model, self.tokenizer = folder, model, tokenizer
-        self.eot_id, self.copies, self.info = eot_id, copies, info
+        self.eot_id, self.copies, self.record = eot_id, copies, record
         self._stop_ids: list[int] | None = None
 
     @property
     def name(self) -> str:
-        return self.info.get("dataset", {}).get("bot") or self.folder.name
+        return (self.record.dataset.bot if self.record else None) or self.folder.name
 
     @classmethod
     def load(cls, model: str | Path, *, device: str = "auto", dtype: str = "auto",
@@ -126,10 +124,8 @@ class Bot:
             from .packed_linear import pack_linear_layers
 
             pack_linear_layers(m)
-        info: dict[str, Any] = {}
-        if (folder / "training_config.json").is_file():
-            info = json.loads((folder / "training_config.json").read_text())
-        eot_id = (info.get("end_of_text") or {}).get("id")
+        record = BotFolder(folder).training
+        eot_id = record.end_of_text.get("id") if record else None
         prefix = getattr(m.config, "prefix", None)
         if eot_id is None and prefix:
             eot_id = tokenizer.convert_tokens_to_ids(prefix)
@@ -140,7 +136,7 @@ class Bot:
             except BaseModelError:
                 raise ModelFolderError(f"{folder}: the tokenizer has no end-of-text token; pass a model "
                                        f"folder that `huggingtweets train` wrote") from None
-        return cls(folder, m, tokenizer, int(eot_id), CopyIndex.load(folder), info)
+        return cls(folder, m, tokenizer, int(eot_id), CopyIndex.load(folder), record)
 
     def stop_ids(self) -> list[int]:
         """The end-of-text token and every token whose text holds a line break: a post ends at either."""

@@ -27,14 +27,12 @@ from typing import Any
 
 from .bot_folder import (ALLOW_PATTERNS, CARD_FILE, HUB_FILE, PREVIEW_FILE, SCRUBBED,  # noqa: F401
                          publishable_files, resolve_bot_folder)
-from .card.card import HUB_ENDPOINT, card_data_from_folder, render_card
+from .card.card import render_card
+from .card.facts import HUB_ENDPOINT, card_data_from_folder
 from .errors import HubAuthError, HubError, InvalidRepoIdError
 
 DRY_RUN_NAMESPACE = "USER"
 """The namespace shown by ``--dry-run`` without ``--repo-id``: finding the real one needs the network."""
-
-_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
-
 
 @dataclass
 class UploadFile:
@@ -60,23 +58,27 @@ class PublishResult:
 
 
 def check_repo_id(repo_id: str) -> str:
-    """``repo_id`` if it is a valid ``NAMESPACE/NAME`` Hub model id, else InvalidRepoIdError."""
+    """``repo_id`` if it is a valid ``NAMESPACE/NAME`` Hub model id, else InvalidRepoIdError.
+
+    The characters, lengths and forms are huggingface_hub's own rules (``validate_repo_id``); on top of
+    them the namespace is required, since a bot is published to a user's or an organization's account.
+    """
     if not isinstance(repo_id, str) or repo_id.count("/") != 1:
         raise InvalidRepoIdError(str(repo_id), "it needs exactly one '/' between namespace and name")
-    ns, name = repo_id.split("/")
-    for part, what in ((ns, "namespace"), (name, "name")):
-        if not part:
-            raise InvalidRepoIdError(repo_id, f"the {what} is empty")
-        if not _NAME.match(part):
-            raise InvalidRepoIdError(repo_id, f"the {what} {part!r} may only hold letters, digits, '-', '_' "
-                                              f"and '.', and must start and end with a letter or digit")
-        if "--" in part or ".." in part:
-            raise InvalidRepoIdError(repo_id, f"the {what} {part!r} contains '--' or '..'")
-    if len(name) > 96:
-        raise InvalidRepoIdError(repo_id, "the name is longer than 96 characters")
-    if name.endswith(".git"):
-        raise InvalidRepoIdError(repo_id, "the name ends with '.git'")
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as e:
+        raise InvalidRepoIdError(repo_id, _validation_reason(str(e), repo_id)) from None
     return repo_id
+
+
+def _validation_reason(message: str, repo_id: str) -> str:
+    """huggingface_hub's reason as one short clause: without the id it quotes, which our message names."""
+    reason = " ".join(message.replace(f": '{repo_id}'", "").split()).rstrip(".")
+    return reason[:1].lower() + reason[1:] if reason else "the Hub does not allow it"
 
 
 def repo_name(bot: str) -> str:
@@ -200,38 +202,68 @@ def publish(folder: str | Path, repo_id: str | None = None, private: bool = Fals
     if repo_id is not None:
         check_repo_id(repo_id)
     data = card_data_from_folder(path)
-    files, skipped = publishable_files(path)
-    uploads = {p.name: UploadFile(p.name, p, p.stat().st_size) for p in files}
-    if CARD_FILE not in uploads:
-        # The card is always published, rendered now if training did not write one.
-        uploads[CARD_FILE] = UploadFile(CARD_FILE, path / CARD_FILE, 0)
-    ordered = sorted(uploads.values(), key=lambda u: (u.path_in_repo != CARD_FILE, u.path_in_repo))
+    files, skipped = _upload_list(path)
     if dry_run:
         target = repo_id or f"{DRY_RUN_NAMESPACE}/{repo_name(data.bot)}"
-        return PublishResult(target, ordered, skipped, dry_run=True, private=private)
+        return PublishResult(target, files, skipped, dry_run=True, private=private)
 
     endpoint = _endpoint(endpoint)
     token = _token(token)
     _check_online()
     api = _api(token, endpoint)
+    repo_id = _create_repo(api, repo_id, data.bot, private)
+    data.repo_id = repo_id
+    data.endpoint = (endpoint or HUB_ENDPOINT).rstrip("/")
+    data.preview_available = any(u.path_in_repo == PREVIEW_FILE for u in files)
+    card = render_card(data).encode("utf-8")
+    try:
+        info = api.create_commit(repo_id, _commit_operations(files, card), repo_type="model",
+                                 commit_message=commit_message or f"Upload {data.bot}, made with huggingtweets")
+    except Exception as e:
+        raise _hub_error(e, "upload to", repo_id) from None
+    url = _remember_publication(path, card, repo_id, data.endpoint, info, private)
+    return PublishResult(repo_id, files, skipped, dry_run=False, private=private, url=url,
+                         commit_url=getattr(info, "commit_url", None))
+
+
+def _upload_list(path: Path) -> tuple[list[UploadFile], list[str]]:
+    """What ``publish`` uploads from the folder, the card first, and the names it leaves out.
+
+    The card is always published: rendered at upload if training did not write one (its size is then
+    0 until it is rendered).
+    """
+    files, skipped = publishable_files(path)
+    uploads = {p.name: UploadFile(p.name, p, p.stat().st_size) for p in files}
+    if CARD_FILE not in uploads:
+        uploads[CARD_FILE] = UploadFile(CARD_FILE, path / CARD_FILE, 0)
+    ordered = sorted(uploads.values(), key=lambda u: (u.path_in_repo != CARD_FILE, u.path_in_repo))
+    return ordered, skipped
+
+
+def _create_repo(api: Any, repo_id: str | None, bot: str, private: bool) -> str:
+    """Create the model repository if it is missing; without ``repo_id``, under the token's user name.
+
+    Returns the repository's id. Raises HubError, HubAuthError or InvalidRepoIdError.
+    """
     try:
         if repo_id is None:
             user = api.whoami()
-            repo_id = check_repo_id(f"{user['name']}/{repo_name(data.bot)}")
+            repo_id = check_repo_id(f"{user['name']}/{repo_name(bot)}")
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
     except Exception as e:
         if isinstance(e, (HubError, InvalidRepoIdError)):
             raise
         raise _hub_error(e, "create", repo_id) from None
+    return repo_id
 
+
+def _commit_operations(files: list[UploadFile], card: bytes) -> list[Any]:
+    """One ``CommitOperationAdd`` a file: the card as rendered for the repository, the JSON files as they
+    may leave the machine (``_public_json``), the others from disk. Sets the sizes of those rewritten."""
     from huggingface_hub import CommitOperationAdd
 
-    data.repo_id = repo_id
-    data.endpoint = (endpoint or HUB_ENDPOINT).rstrip("/")
-    data.preview_available = PREVIEW_FILE in uploads
-    card = render_card(data).encode("utf-8")
     operations = []
-    for u in ordered:
+    for u in files:
         if u.path_in_repo == CARD_FILE:
             content: bytes | str = card
             u.size = len(card)
@@ -241,20 +273,21 @@ def publish(folder: str | Path, repo_id: str | None = None, private: bool = Fals
         else:
             content = str(u.local)
         operations.append(CommitOperationAdd(path_in_repo=u.path_in_repo, path_or_fileobj=content))
-    try:
-        info = api.create_commit(repo_id, operations, repo_type="model",
-                                 commit_message=commit_message or f"Upload {data.bot}, made with huggingtweets")
-    except Exception as e:
-        raise _hub_error(e, "upload to", repo_id) from None
+    return operations
 
-    # The local card now matches the published one, and the folder remembers where it went.
+
+def _remember_publication(path: Path, card: bytes, repo_id: str, endpoint: str, info: Any,
+                          private: bool) -> str:
+    """Once committed, the local card matches the published one and ``hub.json`` says where it went.
+
+    Returns the repository's URL.
+    """
     (path / CARD_FILE).write_bytes(card)
-    url = f"{data.endpoint}/{repo_id}"
-    (path / HUB_FILE).write_text(json.dumps({"repo_id": repo_id, "endpoint": data.endpoint, "url": url,
+    url = f"{endpoint}/{repo_id}"
+    (path / HUB_FILE).write_text(json.dumps({"repo_id": repo_id, "endpoint": endpoint, "url": url,
                                              "commit": getattr(info, "oid", None), "private": private},
                                             indent=2) + "\n", encoding="utf-8")
-    return PublishResult(repo_id, ordered, skipped, dry_run=False, private=private, url=url,
-                         commit_url=getattr(info, "commit_url", None))
+    return url
 
 
 def unpublish(repo_id: str, token: str | None = None, endpoint: str | None = None,

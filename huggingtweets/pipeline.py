@@ -1,10 +1,13 @@
-"""The whole job after ``prepare``: track, train, write sample posts, the card and the preview.
+"""The whole job, from sources to a finished bot: the one path that the CLI, the Python API and the web
+app all take.
 
-``train_bot`` is what ``huggingtweets train`` and ``run`` call; three lines of Python do the same:
+``make_bot`` runs it all (fetch and prepare the sources, track the data, train, evaluate, write sample
+posts, the card and the preview) and reports progress through one callback; ``train_bot`` is its second
+half, from a dataset folder. ``huggingtweets train`` and ``run`` call ``make_bot``, and so does the web
+app's worker. Two lines of Python do the same:
 
-    ds = huggingtweets.prepare(["archive:twitter-archive.zip"])
-    bot = huggingtweets.train_bot(ds)
-    print(bot.predictions)
+    bot = huggingtweets.make_bot(["archive:twitter-archive.zip"])
+    print(bot.output, [p["text"] for p in bot.predictions])
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
-from .api import Dataset
-from .bot_folder import CONFIG_FILE
-from .card.card import DEFAULT_PROMPT
+from .api import Dataset, ProgressFactory
+from .bot_folder import CONFIG_FILE, DEFAULT_PROMPT
+from .dataset.folder import DatasetStats
 from .evaluation import TRAIN_POSTS, Evaluation
 
 
@@ -31,22 +34,24 @@ class BotResult:
     summary: str = ""
     evaluation: Evaluation | None = None
     """What ``huggingtweets.evaluate`` measured after training (``None`` with ``eval_posts=None``)."""
+    dataset: Dataset | None = None
+    """The dataset folder the bot was trained on (set by ``make_bot``)."""
 
 
 def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def raw_posts(stats: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def raw_posts(stats: DatasetStats) -> Iterator[dict[str, Any]]:
     """The stored posts behind a dataset, as records for the tracker's ``raw-dataset``."""
     from .store import Store
 
     with Store() as store:
-        for u in stats["users"]:
-            if not u.get("account"):
+        for u in stats.users:
+            if not u.account:
                 continue
-            for p in store.posts(u["network"], u["account"]):
-                yield {"handle": u["handle"], "id": p.id, "created_at": p.created_at, "kind": p.kind,
+            for p in store.posts(u.network, u.account):
+                yield {"handle": u.handle, "id": p.id, "created_at": p.created_at, "kind": p.kind,
                        "text": p.text, "raw": p.raw}
 
 
@@ -57,7 +62,7 @@ def track_preprocess(ds: Dataset, tracker: str | None = "auto") -> None:
     if tracking.resolve_tracker(tracker) == "none":
         return
     run = tracking.start_preprocess_run(ds.path, raw_posts(ds.stats), tracker=tracker,
-                                        config={"dataset": ds.stats["settings"], "hash": ds.hash})
+                                        config={"dataset": ds.stats.settings, "hash": ds.hash})
     run.finish()
 
 
@@ -116,6 +121,7 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         say(record)
 
     try:
+        say({"stage": "training"})
         result = train(ds_path, output, cfg, resume=resume, progress=progress, on_log=on_log)
         bot = BotResult(result.output, result.metrics, summary=result.summary())
         if not main:
@@ -153,3 +159,89 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         raise
     run.finish()
     return bot
+
+
+def _is_dataset_folder(value: str | Path) -> bool:
+    """A folder here, or anything that is not a source (``SCHEME:VALUE``): opening it says what is wrong."""
+    from .errors import UsageError
+    from .sources import split_spec
+
+    if isinstance(value, Path) or Path(value).expanduser().is_dir():
+        return True
+    try:
+        split_spec(value)
+    except UsageError:
+        return True
+    return False
+
+
+def make_bot(inputs: Sequence[str | Path] | Dataset | str | Path, output: str | Path | None = None,
+             config=None, *, clean=None, split=None, source_options=None, min_chars: int | None = None,
+             fetch_progress: ProgressFactory | None = None, on_progress: Progress | None = None,
+             **train_options: Any) -> BotResult:
+    """The whole job: sources (or a dataset folder) in, a finished bot folder out.
+
+    With sources (``"archive:x.zip"``, ``"x:jane"``, ...): fetch and prepare them (``api.prepare``, with
+    ``clean``, ``split``, ``source_options`` and ``min_chars``), record the preprocess run, then
+    ``train_bot``. With a dataset folder (a path, or the ``Dataset`` that ``prepare`` returned): only
+    ``train_bot``. Under ``torchrun`` the first process prepares and the others train on its folder.
+
+    Args:
+        inputs: sources, or one dataset folder.
+        output: the bot folder (default: ``~/.huggingtweets/bots/<bot name>``).
+        config: a ``TrainConfig`` (default: the ``default`` recipe).
+        fetch_progress: progress bars for fetching, one per account (the CLI passes tqdm).
+        on_progress: called with ``{"stage": "preparing"}``, then ``{"stage": "prepared", "dataset":
+            Dataset}`` (its ``warnings`` say what the user should know), then every record of
+            ``train_bot`` (see ``Progress``).
+        train_options: passed to ``train_bot`` (``tracker``, ``card``, ``prompt``, ``eval_posts``, ...).
+    Raises:
+        UsageError: a dataset folder mixed with sources; HuggingTweetsError subclasses from each stage.
+    """
+    from .errors import UsageError
+
+    say = on_progress or (lambda record: None)
+    if isinstance(inputs, (Dataset, str, Path)):
+        inputs = [inputs]
+    inputs = list(inputs)
+    folders = [i for i in inputs if isinstance(i, Dataset) or _is_dataset_folder(i)]
+    if folders and len(inputs) > 1:
+        raise UsageError(f"{getattr(folders[0], 'path', folders[0])} is a dataset folder: pass one dataset "
+                         f"folder alone, or only sources (SCHEME:VALUE)")
+    if folders:
+        ds = folders[0] if isinstance(folders[0], Dataset) else Dataset.open(folders[0])
+    else:
+        ds = _prepare_once([str(i) for i in inputs], say, train_options.get("tracker", "auto"), clean=clean,
+                           split=split, source_options=source_options, min_chars=min_chars,
+                           progress=fetch_progress)
+    result = train_bot(ds, output, config, on_progress=on_progress, **train_options)
+    result.dataset = ds
+    return result
+
+
+def _prepare_once(specs: list[str], say: Progress, tracker: str | None, **options: Any) -> Dataset:
+    """Prepare (and track) on the first process; under DDP the others wait for its folder's path."""
+    import warnings
+
+    from .api import DataWarning, prepare
+
+    box: list[Any] = [None]
+    if _is_main_process():
+        say({"stage": "preparing"})
+        with warnings.catch_warnings():
+            # Said once, through the "prepared" record (``Dataset.warnings``), not as Python warnings.
+            warnings.simplefilter("ignore", DataWarning)
+            ds = prepare(specs, **options)
+        say({"stage": "prepared", "dataset": ds})
+        track_preprocess(ds, tracker)
+        box = [str(ds.path)]
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from .training.hardware import init_distributed
+
+        d = init_distributed()  # joined once; training uses the same group
+        import torch.distributed as dist
+
+        dist.broadcast_object_list(box, 0)
+        if not d.main:
+            ds = Dataset.open(box[0])
+    return ds

@@ -25,6 +25,7 @@ neither the console nor the git remote.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -39,7 +40,8 @@ from urllib.parse import urlsplit
 
 from . import paths
 from .bot_folder import TRACKING_FILE
-from .errors import TrackerError, UsageError
+from .dataset.folder import STATS_FILE, DatasetFolder, DatasetStats
+from .errors import DatasetError, TrackerError, UsageError
 from .redact import REDACTED, is_secret_key, scrub, scrub_text, secret_values  # noqa: F401 - also public here
 
 PROJECT = "huggingtweets"
@@ -413,8 +415,8 @@ def start_preprocess_run(dataset: str | Path, raw_posts: Iterable[Any] | str | P
         to ``tracking.json`` in the dataset folder, where the train run picks them up.
     """
     folder = Path(dataset)
-    stats = _read_stats(folder)
-    bot = stats.get("bot")
+    stats = DatasetFolder.open(folder).stats
+    bot = stats.bot
     if resolve_tracker(tracker) == "none":
         return NoTracker("preprocess")
     run_config = {"step": "preprocess", "dataset": _dataset_summary(stats), **_config_dict(config)}
@@ -436,7 +438,7 @@ def start_preprocess_run(dataset: str | Path, raw_posts: Iterable[Any] | str | P
                                        metadata={"bot": bot})
             files = _dataset_files(folder, tmp_path, run._secrets)
             run.log_artifact_files("train-dataset", "dataset", files,
-                                   metadata={"bot": bot, "hash": stats.get("hash")})
+                                   metadata={"bot": bot, "hash": stats.hash})
     except BaseException:
         run.finish(failed=True)
         raise
@@ -462,12 +464,13 @@ def start_train_run(config: Any, *, output: str | Path | None = None, dataset: s
         ``finish`` (or use it in a ``with`` block).
     """
     carried: dict[str, Any] = {}
-    stats: dict[str, Any] = {}
+    stats: DatasetStats | None = None
     if dataset is not None:
         info = read_tracking_info(dataset)
         if isinstance(info.get("runs"), dict) and isinstance(info["runs"].get("preprocess"), dict):
             carried["preprocess"] = info["runs"]["preprocess"]
-        stats = _read_stats(Path(dataset), required=False)
+        with contextlib.suppress(DatasetError):  # training checks the folder and says what is wrong
+            stats = DatasetStats.read(Path(dataset) / STATS_FILE)
     out = Path(output) if output else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -476,14 +479,14 @@ def start_train_run(config: Any, *, output: str | Path | None = None, dataset: s
     run_config = _config_dict(config)
     if stats:
         run_config.setdefault("dataset", _dataset_summary(stats))
-    run = WandbTracker("train", config=run_config, project=project, bot=stats.get("bot") or (
+    run = WandbTracker("train", config=run_config, project=project, bot=stats.bot if stats else (
         out.name if out else None), folder=out, carried=carried)
     try:
         if dataset is not None and run.mode == "online":
             import wandb
 
             with tempfile.TemporaryDirectory(prefix="huggingtweets-") as tmp:
-                art = wandb.Artifact("train-dataset", type="dataset", metadata={"hash": stats.get("hash")})
+                art = wandb.Artifact("train-dataset", type="dataset", metadata={"hash": stats.hash if stats else None})
                 for arcname, path in _dataset_files(Path(dataset), Path(tmp), run._secrets):
                     art.add_file(str(path), name=arcname)
                 run.run.use_artifact(art)
@@ -495,27 +498,11 @@ def start_train_run(config: Any, *, output: str | Path | None = None, dataset: s
     return run
 
 
-def _read_stats(folder: Path, required: bool = True) -> dict[str, Any]:
-    try:
-        stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
-        if isinstance(stats, dict):
-            return stats
-    except (OSError, ValueError):
-        pass
-    if required:
-        from .errors import DatasetError
-
-        raise DatasetError(f"{folder}: not a dataset folder (no readable stats.json); create one with "
-                           f"`huggingtweets prepare SOURCE -o {folder}`")
-    return {}
-
-
-def _dataset_summary(stats: Mapping[str, Any]) -> dict[str, Any]:
-    users = stats.get("users") if isinstance(stats.get("users"), list) else []
+def _dataset_summary(stats: DatasetStats) -> dict[str, Any]:
     keep = ("handle", "network", "downloaded", "retweets", "replies", "short", "duplicates", "kept",
             "kept_chars", "train_posts", "valid_posts", "train_rows")
-    return {"bot": stats.get("bot"), "hash": stats.get("hash"), "settings": stats.get("settings"),
-            "users": [{k: u.get(k) for k in keep if k in u} for u in users if isinstance(u, Mapping)]}
+    return {"bot": stats.bot, "hash": stats.hash, "settings": stats.settings,
+            "users": [{k: getattr(u, k) for k in keep} for u in stats.users]}
 
 
 def _dataset_files(folder: Path, tmp: Path, secrets: Sequence[str]) -> list[tuple[str, Path]]:
@@ -524,11 +511,11 @@ def _dataset_files(folder: Path, tmp: Path, secrets: Sequence[str]) -> list[tupl
     for name in ("train.jsonl", "valid.jsonl"):
         if (folder / name).is_file():
             files.append((name, folder / name))
-    if (folder / "stats.json").is_file():
-        clean = tmp / "stats.json"
-        clean.write_text(json.dumps(scrub(_read_stats(folder), secrets), indent=2, ensure_ascii=False),
-                         encoding="utf-8")
-        files.append(("stats.json", clean))
+    if (folder / STATS_FILE).is_file():
+        clean = tmp / STATS_FILE
+        stats = DatasetStats.read(folder / STATS_FILE).to_dict()
+        clean.write_text(json.dumps(scrub(stats, secrets), indent=2, ensure_ascii=False), encoding="utf-8")
+        files.append((STATS_FILE, clean))
     return files
 
 

@@ -382,13 +382,13 @@ def test_sample_archive_prepares_with_enough_text(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # under 40,000 characters would warn
         ds = ht.prepare([f"archive:{SAMPLE}"], tmp_path / "ds")
-    [user] = ds.stats["users"]
-    assert user["handle"] == "tollan_keeper"
-    assert user["downloaded"] >= 450
-    assert user["downloaded"] == (user["retweets"] + user["replies"] + user["short"]
-                                  + user["duplicates"] + user["kept"])
-    assert user["retweets"] > 0 and user["short"] > 0 and user["duplicates"] > 0
-    assert user["kept_chars"] >= 40_000
+    [user] = ds.stats.users
+    assert user.handle == "tollan_keeper"
+    assert user.downloaded >= 450
+    assert user.downloaded == (user.retweets + user.replies + user.short
+                                  + user.duplicates + user.kept)
+    assert user.retweets > 0 and user.short > 0 and user.duplicates > 0
+    assert user.kept_chars >= 40_000
 
 
 def test_sample_archive_shows_every_feature():

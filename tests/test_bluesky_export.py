@@ -285,10 +285,10 @@ def test_profile_with_handle(car):
 def test_prepare_through_the_api(car, tmp_path):
     ds = api.prepare([f"archive:{car}"], tmp_path / "ds", min_chars=0,
                      source_options=SourceOptions(handle="marin.bsky.social"))
-    (user,) = ds.stats["users"]
-    assert (user["handle"], user["network"], user["account"], user["name"]) == (
+    (user,) = ds.stats.users
+    assert (user.handle, user.network, user.account, user.name) == (
         "marin.bsky.social", "bsky", DID, NAME)
-    assert (user["downloaded"], user["retweets"], user["kept"]) == (9, 1, 8)
+    assert (user.downloaded, user.retweets, user.kept) == (9, 1, 8)
     got = rows(ds.path)
     assert got[tid(2)] == "🦋 Tide tables for März are out:"  # links are removed by cleaning
     assert got[tid(8)] == "今日は満潮がとても高かった、港の道が水の下"

@@ -195,15 +195,21 @@ def test_offline_tracking_is_mentioned_without_links(tmp_path):
     assert "offline" in card and "`wandb sync`" in card and "/runs/" not in card
 
 
-def test_card_data_reads_other_key_names_and_survives_missing_or_broken_files(tmp_path):
-    folder = make_bot_folder(tmp_path, 1, training_config={"base_model": "gpt2", "lr": 1e-4,
-                                                           "num_train_epochs": 3, "use_lora": True, "r": 8},
-                             metrics={"val_loss": 2.5, "train_runtime": 42})
+def test_card_data_reads_typed_fields_and_survives_missing_or_broken_files(tmp_path):
+    folder = make_bot_folder(tmp_path, 1, training_config={
+        "base_model": {"name": "gpt2", "kind": "hub", "location": "gpt2"},
+        "config": {"optim": {"learning_rate": 1e-4, "batch_size": "eight"}, "data": {"epochs": 3},
+                   "model": {"lora": True, "lora_r": 8}},
+        # names the card does not read: no alias tables guess at other tools' files
+        "lr": 5, "num_train_epochs": 9}, metrics={"eval_loss": 2.5, "wall_seconds": 42, "val_loss": 9})
     data = card_data_from_folder(folder)
     assert (data.base_model_id, data.license) == ("openai-community/gpt2", "mit")
     assert data.hyperparameters == {"Learning rate": "0.0001", "Epochs": "3"}
     assert data.fine_tuning == "LoRA (r=8)"
     assert data.metrics["Validation loss (per token)"] == "2.5000" and data.metrics["Wall time"] == "42 s"
+
+    (folder / "metrics.json").write_text(json.dumps({"eval_loss": "2.5", "steps": True}))
+    assert card_data_from_folder(folder).metrics == {}  # wrong types are left out, not shown
 
     (folder / "training_config.json").write_text("not json")
     (folder / "metrics.json").write_text("[1, 2]")

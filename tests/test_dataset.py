@@ -157,11 +157,11 @@ def test_three_account_cyborg_is_balanced(tmp_path):
     assert max(chars.values()) / min(chars.values()) < 1.05, chars
     assert any(r.get("copy") for r in train if r["handle"] == "small")
     assert not any(r.get("copy") for r in train if r["handle"] == "big")
-    users = {u["handle"]: u for u in ds.stats["users"]}
-    assert users["small"]["train_rows"] > 3 * users["small"]["train_posts"]
+    users = {u.handle: u for u in ds.stats.users}
+    assert users["small"].train_rows > 3 * users["small"].train_posts
     nb = ht.prepare(["mem:small", "mem:big", "mem:mid"], tmp_path / "nb", min_chars=0,
                     split=ht.SplitSettings(balance=False))
-    assert sum(1 for _ in open(tmp_path / "nb" / "train.jsonl")) == sum(u["train_posts"] for u in nb.stats["users"])
+    assert sum(1 for _ in open(tmp_path / "nb" / "train.jsonl")) == sum(u.train_posts for u in nb.stats.users)
 
 
 def test_too_little_text_errors_and_writes_nothing(tmp_path):
@@ -190,7 +190,7 @@ def test_edited_posts_keep_latest_version_across_imports(tmp_path):
     texts = [json.loads(l)["text"] for f in ("train.jsonl", "valid.jsonl") for l in open(tmp_path / "ds" / f)]
     assert "second version with the typo fixed" in texts
     assert "first version with a typo in it" not in texts
-    assert ds.stats["users"][0]["downloaded"] == 301
+    assert ds.stats.users[0].downloaded == 301
 
 
 def test_handles_and_schemes_are_checked():

@@ -26,7 +26,7 @@ def dataset_texts(spec: str, out: Path, handle: str = "jane", **clean) -> tuple[
                      clean=CleanOptions(**clean) if clean else None)
     rows = [json.loads(line) for name in ("train.jsonl", "valid.jsonl")
             for line in (out / name).read_text(encoding="utf-8").splitlines()]
-    return sorted(r["text"] for r in rows), ds.stats["users"][0]
+    return sorted(r["text"] for r in rows), ds.stats.users[0]
 
 
 def source(path: Path):
@@ -58,7 +58,7 @@ def test_utf8_with_two_cp1252_lines_keeps_utf8_and_repairs_those_lines(tmp_path)
     texts, user = dataset_texts(f"file:{path}", tmp_path / "ds")
     assert texts == sorted(UTF8_POSTS + CP1252_POSTS)
     note = "posts.csv: lines 3, 6 were not UTF-8; read as Windows-1252; check them"
-    assert user["notes"] == [note]
+    assert user.notes == [note]
     src = source(path)
     assert src.describe() == "CSV (UTF-8, 2 lines Windows-1252), text column 'text'"
     info = src.profile().extra["file"]
@@ -86,7 +86,7 @@ def test_utf8_jsonl_with_one_latin1_line(tmp_path):
     path.write_bytes(b"\n".join(lines) + b"\n")
     texts, user = dataset_texts(f"file:{path}", tmp_path / "ds")
     assert texts == sorted([UTF8_POSTS[0], "Ma bière préférée est ici", UTF8_POSTS[1]])
-    assert user["notes"] == ["posts.jsonl: line 2 was not UTF-8; read as Windows-1252; check it"]
+    assert user.notes == ["posts.jsonl: line 2 was not UTF-8; read as Windows-1252; check it"]
 
 
 def test_utf8_bom_with_a_cp1252_line(tmp_path):
@@ -121,7 +121,7 @@ def test_whole_cp1252_csv(tmp_path):
                       + "3,Naïve résumé for 5 €\n").encode("cp1252"))
     texts, user = dataset_texts(f"file:{path}", tmp_path / "ds")
     assert texts == sorted(CP1252_POSTS + ["Naïve résumé for 5 €"])
-    assert "notes" not in user
+    assert user.notes == []
     src = source(path)
     assert src.describe() == "CSV (Windows-1252), text column 'text'"
     assert src.profile().extra["file"]["encoding"] == "cp1252" and "notes" not in src.profile().extra
@@ -153,7 +153,7 @@ def test_whole_cjk_text_file(tmp_path, encoding, codec, label, posts):
     path.write_bytes("\n".join(posts).encode(encoding) + b"\n")
     texts, user = dataset_texts(f"file:{path}", tmp_path / "ds", min_words=0)
     assert texts == sorted(posts)
-    assert "notes" not in user
+    assert user.notes == []
     src = source(path)
     assert src.describe() == f"plain text ({label}), one post per line"
     assert src.profile().extra["file"]["encoding"] == codec
@@ -194,7 +194,7 @@ def test_mojibake_lines_are_repaired_and_counted(tmp_path):
     texts, user = dataset_texts(f"file:{path}", tmp_path / "ds")
     assert texts == sorted(["don’t stop me now please", "the café opens at nine", "a plain ascii post here",
                             "l’été… déjà fini, hélas", "emoji 😀 made it through"])
-    assert user["notes"] == ["posts.txt: repaired double-encoded text (mojibake such as 'cafÃ©' for 'café') "
+    assert user.notes == ["posts.txt: repaired double-encoded text (mojibake such as 'cafÃ©' for 'café') "
                              "in 3 lines: 1, 2, 5; check them"]
     assert source(path).profile().extra["file"]["mojibake_repaired"] == 3
 
@@ -203,13 +203,13 @@ def test_pure_ascii_and_clean_utf8_are_unchanged(tmp_path):
     ascii_path = tmp_path / "ascii.csv"
     ascii_path.write_bytes(b"id,text\n1,just plain words here\n2,\"and more, with a comma\"\n")
     texts, user = dataset_texts(f"file:{ascii_path}", tmp_path / "ds1")
-    assert texts == ["and more, with a comma", "just plain words here"] and "notes" not in user
+    assert texts == ["and more, with a comma", "just plain words here"] and user.notes == []
     assert source(ascii_path).describe() == "CSV (UTF-8), text column 'text'"
 
     utf8 = tmp_path / "utf8.txt"
     utf8.write_text("\n".join(UTF8_POSTS) + "\n", encoding="utf-8")
     texts, user = dataset_texts(f"file:{utf8}", tmp_path / "ds2", handle="bob")
-    assert texts == sorted(UTF8_POSTS) and "notes" not in user
+    assert texts == sorted(UTF8_POSTS) and user.notes == []
 
 
 # -- the reader itself -----------------------------------------------------------------------------------------

@@ -486,11 +486,11 @@ def test_prepare_on_a_csv(tmp_path):
     path = write(tmp_path / "posts.csv", "\n".join(rows) + "\n")
     ds = api.prepare([f"file:{path}"], tmp_path / "ds", source_options=SourceOptions(handle="jane"),
                      min_chars=0)
-    user = ds.stats["users"][0]
-    assert (user["handle"], user["network"], user["source"]) == ("jane", "file", f"file:{path}")
-    assert user["downloaded"] == 24
-    assert (user["retweets"], user["short"], user["duplicates"], user["kept"]) == (1, 1, 1, 21)
-    assert user["downloaded"] == sum(user[k] for k in ("retweets", "replies", "short", "duplicates", "kept"))
+    user = ds.stats.users[0]
+    assert (user.handle, user.network, user.source) == ("jane", "file", f"file:{path}")
+    assert user.downloaded == 24
+    assert (user.retweets, user.short, user.duplicates, user.kept) == (1, 1, 1, 21)
+    assert user.downloaded == sum(getattr(user, k) for k in ("retweets", "replies", "short", "duplicates", "kept"))
     lines = (tmp_path / "ds" / "train.jsonl").read_text().splitlines()
     lines += (tmp_path / "ds" / "valid.jsonl").read_text().splitlines()
     assert len(lines) == 21

@@ -212,13 +212,13 @@ def test_folder_nested_zip_and_data_folder_read_the_same_as_zip(tmp_path):
 def test_prepare_counts(tmp_path):
     path = write_zip(tmp_path / "tweets.zip", grailbird_files(MONTHS))
     ds = ht.prepare([f"archive:{path}"], tmp_path / "ds", min_chars=0)
-    [user] = ds.stats["users"]
-    assert (user["handle"], user["network"], user["account"]) == (HANDLE, "x", OWN_ID)
-    assert (user["downloaded"], user["retweets"], user["replies"], user["short"], user["kept"]) == (7, 1, 0, 0, 6)
+    [user] = ds.stats.users
+    assert (user.handle, user.network, user.account) == (HANDLE, "x", OWN_ID)
+    assert (user.downloaded, user.retweets, user.replies, user.short, user.kept) == (7, 1, 0, 0, 6)
     ds = ht.prepare([f"archive:{path}"], tmp_path / "ds2", min_chars=0, clean=ht.CleanOptions(replies=False))
-    [user] = ds.stats["users"]
+    [user] = ds.stats.users
     # Only the reply to another account is dropped; the thread stays.
-    assert (user["downloaded"], user["retweets"], user["replies"], user["kept"]) == (7, 1, 1, 5)
+    assert (user.downloaded, user.retweets, user.replies, user.kept) == (7, 1, 1, 5)
 
 
 def test_retweet_without_rt_prefix_is_still_a_retweet(tmp_path):
@@ -377,8 +377,8 @@ def test_real_format_sample(tmp_path):
     src = open_source(f"archive:{REAL}")
     assert src.profile().handle == "rook_tamsin"
     ds = ht.prepare([f"archive:{REAL}"], tmp_path / "ds", min_chars=0)
-    [user] = ds.stats["users"]
-    assert user["handle"] == "rook_tamsin"
-    assert (user["downloaded"], user["retweets"]) == (4, 1)
-    assert user["downloaded"] == (user["retweets"] + user["replies"] + user["short"]
-                                  + user["duplicates"] + user["kept"])
+    [user] = ds.stats.users
+    assert user.handle == "rook_tamsin"
+    assert (user.downloaded, user.retweets) == (4, 1)
+    assert user.downloaded == (user.retweets + user.replies + user.short
+                                  + user.duplicates + user.kept)

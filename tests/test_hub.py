@@ -171,6 +171,51 @@ def test_repo_ids():
     assert repo_name("--x..y--") == "x.y"
 
 
+@pytest.mark.parametrize("good", ["jane/jane-bot", "Foo-BAR/foo.bar_123", "123/456", "x/a", "x/y.gitx",
+                                  "bots-org/alice-mastodon.social", "x/" + "a" * 96, "a" * 96 + "/x"])
+def test_good_repo_ids(good):
+    assert check_repo_id(good) == good
+    assert check_repo_id(f"jane/{repo_name(good)}")  # a name made from anything passes
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("a//b", "exactly one '/'"),                  # our rule: NAMESPACE/NAME, one slash
+    ("jane", "exactly one '/'"),
+    ("a/b/c", "exactly one '/'"),
+    ("-x/y", "cannot start or end with '-' or '.'"),
+    ("x-/y", "cannot start or end"),
+    ("x/y-", "cannot start or end"),
+    ("x/.y", "cannot start or end"),
+    ("x/y.", "cannot start or end"),
+    ("x/y--z", "cannot have -- or .."),
+    ("x/y..z", "cannot have -- or .."),
+    ("x/y.git", "cannot end by '.git'"),
+    ("x/" + "a" * 97, "maximum length is 96"),
+    ("a" * 97 + "/x", "maximum length is 96"),
+    ("jane/bad name", "alphanumeric"),
+    ("x/café", "alphanumeric"),
+    ("x/文件夹", "alphanumeric"),
+    ("x/y\u00a0", "alphanumeric"),
+    ("x/y\n", "alphanumeric"),
+    ("jane/", "alphanumeric"),
+    ("/x", "alphanumeric"),
+])
+def test_bad_repo_ids_are_one_line_that_says_what_to_do(bad, why):
+    with pytest.raises(InvalidRepoIdError) as e:
+        check_repo_id(bad)
+    message = str(e.value)
+    assert why in message
+    assert message.startswith(f"invalid repo id {bad!r}: ") and "\n" not in message
+    assert message.endswith("; write it as NAMESPACE/NAME, for example --repo-id jane/jane-bot "
+                            "(letters, digits, '-', '_', '.')")
+    assert message.count(repr(bad)) == 1  # the id once, not again from huggingface_hub's message
+
+
+def test_a_repo_id_that_is_not_text_is_refused():
+    with pytest.raises(InvalidRepoIdError, match="exactly one '/'"):
+        check_repo_id(None)  # type: ignore[arg-type]
+
+
 def test_folder_by_bot_name_and_missing_weights(tmp_path, monkeypatch):
     from huggingtweets import paths
 
@@ -182,7 +227,11 @@ def test_folder_by_bot_name_and_missing_weights(tmp_path, monkeypatch):
 
 
 def test_metadata_refused_by_the_hub_is_one_clear_error(tmp_path, hub):
-    folder = make_bot_folder(tmp_path, 1, training_config={"base_model": "gpt2", "license": "Not A License!"})
+    base = tmp_path / "my-base"  # a local base model whose own card names a license the Hub does not know
+    base.mkdir()
+    (base / "README.md").write_text("---\nlicense: Not A License!\n---\n# base\n")
+    folder = make_bot_folder(tmp_path, 1, training_config={
+        "base_model": {"name": str(base), "kind": "folder", "location": str(base)}})
     finalize_bot(folder, PREDICTIONS)
     with pytest.raises(HubError, match=r"^the Hub refused the card's metadata: .*license"):
         publish(folder, repo_id="jane/bad-meta")

@@ -547,14 +547,14 @@ def test_cyborg_of_three_networks(fake, tmp_path):
     m = fake.mastodon_account("bob", seeds(80, start=1000))
     b = fake.bsky_account("carol.bsky.social", seeds(60, start=2000))
     ds = api.prepare(["x:jane", masto(fake, "bob"), "bsky:carol.bsky.social"], tmp_path / "ds", min_chars=0)
-    users = {u["network"]: u for u in ds.stats["users"]}
+    users = {u.network: u for u in ds.stats.users}
     assert set(users) == {"x", "mastodon", "bsky"}
-    assert users["x"]["handle"] == "jane" and users["mastodon"]["handle"] == "bob@127.0.0.1"
-    assert users["bsky"]["handle"] == "carol.bsky.social"
+    assert users["x"].handle == "jane" and users["mastodon"].handle == "bob@127.0.0.1"
+    assert users["bsky"].handle == "carol.bsky.social"
     for net, acc in (("x", x), ("mastodon", m), ("bsky", b)):
         u = users[net]
-        assert u["downloaded"] == len(acc.seeds)
-        assert u["retweets"] == sum(s.kind == "retweet" for s in acc.seeds)
-        assert u["downloaded"] == u["retweets"] + u["short"] + u["kept"] + u["replies"] + u["duplicates"]
+        assert u.downloaded == len(acc.seeds)
+        assert u.retweets == sum(s.kind == "retweet" for s in acc.seeds)
+        assert u.downloaded == u.retweets + u.short + u.kept + u.replies + u.duplicates
     assert ds.name == "bob@127.0.0.1-carol.bsky.social-jane"
     assert (tmp_path / "ds" / "train.jsonl").stat().st_size > 0

@@ -34,8 +34,8 @@ def texts(ds) -> set[str]:
 
 
 def counts(ds) -> tuple[int, int, int, int]:
-    u = ds.stats["users"][0]
-    return u["downloaded"], u["retweets"], u["replies"], u["kept"]
+    u = ds.stats.users[0]
+    return u.downloaded, u.retweets, u.replies, u.kept
 
 
 def posts_of(spec: str, **options) -> list:
@@ -65,7 +65,7 @@ def test_twarc2_timeline(tmp_path):
 def test_download_tweets_ai_text_gen_csv(tmp_path):
     ds = prepare([f"file:{REALWORLD / 'pia_lund_tweets.csv'}"], tmp_path / "ds", min_chars=0,
                  source_options=SourceOptions(handle="pia_lund"))
-    assert ds.stats["users"][0]["kept"] == 4
+    assert ds.stats.users[0].kept == 4
 
 
 def test_mastodon_quote_from_the_export(tmp_path):
@@ -119,13 +119,13 @@ def test_entities_from_bluesky(tmp_path, monkeypatch):
 
 def test_grailbird_archive(tmp_path):
     ds = prepare([f"archive:{REALWORLD / 'grailbird_archive.zip'}"], tmp_path / "ds", min_chars=0)
-    u = ds.stats["users"][0]
-    assert (u["downloaded"], u["retweets"]) == (4, 1)
+    u = ds.stats.users[0]
+    assert (u.downloaded, u.retweets) == (4, 1)
     assert ds.name == open_source(f"archive:{REALWORLD / 'grailbird_archive.zip'}").profile().handle.lower()
 
 
 def test_cjk_and_thai_posts_are_all_kept(tmp_path):
     ds = prepare([f"file:{REALWORLD / 'cjk_thai_posts.txt'}"], tmp_path / "ds", min_chars=0,
                  source_options=SourceOptions(handle="mei"))
-    u = ds.stats["users"][0]
-    assert (u["short"], u["kept"]) == (0, 5)
+    u = ds.stats.users[0]
+    assert (u.short, u.kept) == (0, 5)

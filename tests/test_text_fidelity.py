@@ -186,8 +186,8 @@ def test_a_whole_account_in_cjk_and_thai_is_kept(tmp_path):
     path = tmp_path / "posts.txt"
     path.write_text("\n".join(SPACELESS.values()) + "\nはい\n", encoding="utf-8")
     ds = prepare([f"file:{path}"], tmp_path / "ds", min_chars=0, source_options=SourceOptions(handle="mei"))
-    u = ds.stats["users"][0]
-    assert (u["downloaded"], u["short"], u["kept"]) == (7, 1, 6)
+    u = ds.stats.users[0]
+    assert (u.downloaded, u.short, u.kept) == (7, 1, 6)
 
 
 def test_not_enough_data_names_the_rules_and_flags(tmp_path):
@@ -212,7 +212,7 @@ def test_an_unverified_bluesky_handle_names_the_bot_from_its_did(tmp_path, monke
         ds = prepare(["bsky:did:plc:abc123xyz"], tmp_path / "ds", min_chars=0)
     assert r.account == "did:plc:abc123xyz"
     assert r.profile.handle == "did-plc-abc123xyz" and ds.name == "did-plc-abc123xyz"
-    assert any("could not verify" in n and "did:plc:abc123xyz" in n for n in ds.stats["users"][0]["notes"])
+    assert any("could not verify" in n and "did:plc:abc123xyz" in n for n in ds.stats.users[0].notes)
 
 
 def test_a_changed_handle_is_the_same_account(tmp_path, monkeypatch):
@@ -233,8 +233,8 @@ def test_two_accounts_with_the_same_handle_are_two_accounts(tmp_path):
     b.write_text("a different jane writes plain text posts\n")
     ds = prepare([f"archive:{a}", f"file:{b}"], tmp_path / "ds", min_chars=0,
                  source_options=SourceOptions(handle="jane"))
-    assert [u["network"] for u in ds.stats["users"]] == ["x", "file"]
-    assert all(u["kept"] == 1 for u in ds.stats["users"])
+    assert [u.network for u in ds.stats.users] == ["x", "file"]
+    assert all(u.kept == 1 for u in ds.stats.users)
 
 
 def test_the_same_account_twice_is_refused(tmp_path):

@@ -81,8 +81,8 @@ def test_snscrape_jsonl_reads_every_signal(tmp_path):
     assert [p.created_at for p in posts][0] == "2023-02-02T10:00:00Z"
     ds = prepare([f"file:{path}"], tmp_path / "ds", min_chars=0,
                  clean=CleanOptions(replies=False))
-    u = ds.stats["users"][0]
-    assert (u["downloaded"], u["retweets"], u["replies"], u["kept"]) == (5, 1, 1, 3)
+    u = ds.stats.users[0]
+    assert (u.downloaded, u.retweets, u.replies, u.kept) == (5, 1, 1, 3)
 
 
 def test_snscrape_older_content_field(tmp_path):
@@ -292,15 +292,17 @@ def test_a_table_with_reply_columns_knows_its_replies(tmp_path):
         ds = prepare([f"file:{path}"], tmp_path / "ds", min_chars=0,
                      source_options=SourceOptions(handle="hal"),
                      clean=CleanOptions(replies=False))
-    u = ds.stats["users"][0]
-    assert (u["retweets"], u["replies"], u["kept"]) == (1, 1, 1)
-    assert "unknown" not in u
+    u = ds.stats.users[0]
+    assert (u.retweets, u.replies, u.kept) == (1, 1, 1)
+    assert u.unknown == []
 
 
 def test_card_table_says_unknown(tmp_path):
-    from huggingtweets.card.card import _account, _table_lines
-    acc = _account({"handle": "fay", "name": "Fay", "downloaded": 3, "retweets": 0, "short": 0, "kept": 3,
-                    "unknown": ["replies", "retweets"]})
+    from huggingtweets.card.card import _table_lines
+    from huggingtweets.dataset.folder import AccountStats
+
+    acc = AccountStats.from_dict({"handle": "fay", "name": "Fay", "downloaded": 3, "retweets": 0, "short": 0,
+                                  "kept": 3, "unknown": ["replies", "retweets"]})
     lines = "\n".join(_table_lines([acc]))
     assert "| Retweets | unknown |" in lines and "| Replies | unknown |" in lines
 

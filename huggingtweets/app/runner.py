@@ -5,7 +5,7 @@ training run is a SIGTERM, which the training loop turns into a checkpoint at th
 
     python -m huggingtweets.app.runner train JOB.json
         Runs the job as JOB.json says ({"dataset", "output", "config", "resume", "tracker"}) through
-        ``pipeline.train_bot``, as `huggingtweets train` does, and writes one JSON object per line on
+        ``pipeline.make_bot``, as `huggingtweets train` does, and writes one JSON object per line on
         stdout: {"event": "log", ...} and {"event": "stage", "stage"}, then "done", "interrupted" or
         "error".
     python -m huggingtweets.app.runner generate MODEL_FOLDER
@@ -66,7 +66,7 @@ def run_training(job_file: Path, emit: Callable[[dict[str, Any]], None]) -> int:
     job = orjson.loads(job_file.read_bytes())
     emit({"event": "start", "pid": os.getpid()})
     try:
-        from ..pipeline import train_bot
+        from ..pipeline import make_bot
         from ..training import TrainConfig
 
         cfg = TrainConfig.from_dict(job["config"])
@@ -74,15 +74,15 @@ def run_training(job_file: Path, emit: Callable[[dict[str, Any]], None]) -> int:
 
         def on_progress(record: dict[str, Any]) -> None:
             if "stage" in record:
-                emit({"event": "stage", "stage": record["stage"]})
+                emit({"event": "stage", "stage": record["stage"]})  # the dataset, if any, stays here
                 return
             clean = {k: v for k, v in record.items() if not (isinstance(v, float) and not math.isfinite(v))}
             emit({"event": "log", **clean, **(time_left.update(record, time.monotonic()) if "loss" in record
                                               else {})})
 
         # The same job as `huggingtweets train`: tracking, evaluation, sample posts, card and preview.
-        result = train_bot(job["dataset"], job["output"], cfg, resume=bool(job.get("resume")),
-                           tracker=job.get("tracker", "auto"), on_progress=on_progress)
+        result = make_bot(job["dataset"], job["output"], cfg, resume=bool(job.get("resume")),
+                          tracker=job.get("tracker", "auto"), on_progress=on_progress)
     except TrainingInterrupted as e:
         emit({"event": "interrupted", "step": e.step, "checkpoint": e.checkpoint})
         return 130

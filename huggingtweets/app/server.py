@@ -29,6 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..dataset.folder import AccountStats
 from ..errors import HuggingTweetsError, UsageError
 from ..generate import DEFAULT_PROMPT
 from ..training.recipes import EMBEDDED, RECIPES
@@ -202,12 +203,12 @@ def _state(app: AppState, session: Session, status: int = 200) -> JSONResponse:
 # --- step 1: sources to a dataset -----------------------------------------------------------------
 
 
-def table(users: list[dict[str, Any]]) -> dict[str, Any]:
+def table(users: list[AccountStats]) -> dict[str, Any]:
     """The card's table (the rows of ``dataset.counts``), one column per account; a count the source
     could not tell is ``"unknown"``."""
     from ..dataset.counts import counts_table
 
-    return {"header": ["Data"] + [f"@{u['handle']}" for u in users],
+    return {"header": ["Data"] + [f"@{u.handle}" for u in users],
             "rows": [[label] + ["unknown" if v is None else v for v in values]
                      for label, _, values in counts_table(users)]}
 
@@ -270,9 +271,9 @@ def run_prepare(session: Session, specs: list[str], handle: str | None) -> None:
         store = Store(session.store_path)
         ds = prepare(specs, out, source_options=SourceOptions(handle=handle or None), store=store,
                      progress=lambda desc: _Progress(session, desc))
-        users = ds.stats["users"]
+        users = ds.stats.users
         dataset = {"bot": ds.name, "folder": out.name, "users": [
-            {k: u.get(k) for k in ("handle", "name", "network", "downloaded", "retweets", "short", "kept")}
+            {k: getattr(u, k) for k in ("handle", "name", "network", "downloaded", "retweets", "short", "kept")}
             for u in users], "table": table(users), "samples": samples(out), "warnings": ds.warnings,
             "hash": ds.hash}
         with session.lock:

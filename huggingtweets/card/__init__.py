@@ -9,8 +9,9 @@ Pillow and Jinja2 are imported when a card or an image is drawn, not on import.
 
 from __future__ import annotations
 
-from .card import (CARD_FILE, PREDICTIONS_FILE, PREVIEW_FILE, Account, CardData, card_data_from_folder,
-                   check_metadata, load_predictions, render_card, write_card)
+from ..bot_folder import CARD_FILE, PREDICTIONS_FILE, PREVIEW_FILE
+from .card import check_metadata, render_card, write_card
+from .facts import Account, CardData, card_data_from_folder, load_predictions
 from .finalize import finalize_bot, redraw_preview, save_predictions
 from .preview import draw_preview
 

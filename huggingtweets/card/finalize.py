@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..errors import UsageError
-from .card import (DEFAULT_PROMPT, PREDICTIONS_FILE, PREVIEW_FILE, card_data_from_folder, load_predictions,
-                   write_card)
+from ..bot_folder import DEFAULT_PROMPT, PREDICTIONS_FILE, PREVIEW_FILE
+from .card import write_card
+from .facts import card_data_from_folder, load_predictions
 from .preview import draw_preview
 
 

@@ -21,13 +21,17 @@ import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from .card import PREVIEW_FILE, Account, CardData, handle_colour
+from ._text import _INVISIBLE, _graphemes, clusters
+from ..bot_folder import PREVIEW_FILE
+from .card import handle_colour
+from .facts import Account, CardData
 from .. import paths
 
 WIDTH, HEIGHT = 1200, 628
 MARGIN = 56
+_FOOTER_TOP = HEIGHT - 58  # the line above the footer; posts stop above it
 INK = (20, 23, 26)
 GREY = (101, 119, 134)
 LINE = (225, 232, 237)
@@ -174,72 +178,7 @@ def _emoji_has(font, cluster: str) -> bool:
     return box[3] - box[1] > 0 and box[2] - box[0] > 0
 
 
-# --- text runs ---------------------------------------------------------------------------------------
-
-_INVISIBLE = {"\ufe0e", "\ufe0f", "\u200d"}
-
-
-def _strong_emoji(cp: int) -> bool:
-    return 0x1F000 <= cp <= 0x1FAFF
-
-
-def _maybe_emoji(cp: int) -> bool:
-    # Symbols drawn as text unless a variation selector 16 asks for the emoji form.
-    return (0x2600 <= cp <= 0x27BF or 0x2300 <= cp <= 0x23FF or 0x2B00 <= cp <= 0x2BFF
-            or 0x2190 <= cp <= 0x21FF or cp in (0x00A9, 0x00AE, 0x203C, 0x2049, 0x2122, 0x2139,
-                                                0x3030, 0x303D, 0x3297, 0x3299))
-
-
-def clusters(text: str) -> Iterator[tuple[str, bool]]:
-    """Split ``text`` into (piece, is_emoji): emoji sequences (ZWJ, flags, skin tones, keycaps) whole."""
-    i, n, buf = 0, len(text), []
-    while i < n:
-        cp = ord(text[i])
-        nxt = ord(text[i + 1]) if i + 1 < n else 0
-        keycap = text[i] in "0123456789#*" and nxt in (0xFE0F, 0x20E3)
-        if _strong_emoji(cp) or (_maybe_emoji(cp) and nxt == 0xFE0F) or keycap:
-            if buf:
-                yield "".join(buf), False
-                buf = []
-            j = i + 1
-            if 0x1F1E6 <= cp <= 0x1F1FF and 0x1F1E6 <= nxt <= 0x1F1FF:
-                j += 1
-            while j < n:
-                c = ord(text[j])
-                if c in (0xFE0F, 0x20E3) or 0x1F3FB <= c <= 0x1F3FF or 0xE0020 <= c <= 0xE007F:
-                    j += 1
-                elif c == 0x200D and j + 1 < n:
-                    j += 2
-                else:
-                    break
-            yield text[i:j], True
-            i = j
-        else:
-            if text[i] not in _INVISIBLE:
-                buf.append(text[i])
-            i += 1
-    if buf:
-        yield "".join(buf), False
-
-
-def _graphemes(text: str) -> Iterator[str]:
-    """Emoji sequences whole, other characters one by one with their combining marks."""
-    import unicodedata
-
-    for piece, is_emoji in clusters(text):
-        if is_emoji:
-            yield piece
-            continue
-        cur = ""
-        for ch in piece:
-            if cur and unicodedata.combining(ch):
-                cur += ch
-                continue
-            if cur:
-                yield cur
-            cur = ch
-        if cur:
-            yield cur
+# --- text runs (where text may be cut: _text) -------------------------------------------------------
 
 
 @dataclass
@@ -497,8 +436,20 @@ def draw_preview(data: CardData, path: str | Path | None = None, predictions: li
     draw = ImageDraw.Draw(image)
     accent = handle_colour(data.accounts[0].handle)
     draw.rectangle((0, 0, WIDTH, 10), fill=accent)
+    divider = _draw_header(image, draw, data, accent, missing)
+    _draw_posts(image, draw, predictions[:max_posts], prompt, divider + 22, missing)
+    _draw_footer(image, draw, data.handles, missing)
+    _warn_missing(missing)
+    if path is not None:
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        image.save(tmp, format="PNG", optimize=True)
+        tmp.replace(path)
+    return image
 
-    # Header: avatars, then label, names and handles beside them.
+
+def _draw_header(image, draw, data: CardData, accent: tuple[int, int, int], missing: set[str]) -> int:
+    """The avatars, then the label, names and handles beside them; returns the divider's y below them."""
     top = 44
     shown = data.accounts[:4] if len(data.accounts) <= 4 else data.accounts[:3]
     size = 132 if len(data.accounts) == 1 else 112
@@ -523,18 +474,22 @@ def draw_preview(data: CardData, path: str | Path | None = None, predictions: li
     handles.draw(image, draw, text_x, top + 122, _fit_line(handles, handle_line, text_w, False, GREY))
     divider = top + 132 + 24
     draw.line((MARGIN, divider, WIDTH - MARGIN, divider), fill=LINE, width=2)
+    return divider
 
-    # Body: each post in a bubble, the prompt in bold, as many as fit above the footer.
+
+def _draw_posts(image, draw, posts: list[str], prompt: str, y: int, missing: set[str]) -> None:
+    """Each post in a bubble from ``y`` down, the prompt in bold, as many as fit above the footer.
+
+    When none fits (or there is none), the prompt alone, followed by an ellipsis.
+    """
     body = Writer(26, missing)
     line_h, pad, gap = 34, 16, 14
-    footer_top = HEIGHT - 58
-    y = divider + 22
     inner_w = WIDTH - 2 * MARGIN - 2 * pad
     drawn = 0
-    for post in predictions[:max_posts]:
+    for post in posts:
         spans = [(prompt, True), (post[len(prompt):], False)] if prompt and post.startswith(prompt) \
             else [(post, False)]
-        room = (footer_top - gap - y - 2 * pad) // line_h
+        room = (_FOOTER_TOP - gap - y - 2 * pad) // line_h
         if room < 1:
             break
         lines = wrap(body, spans, inner_w, min(3, room))
@@ -548,18 +503,24 @@ def draw_preview(data: CardData, path: str | Path | None = None, predictions: li
         lines = wrap(body, [(prompt + " …", True)], inner_w, 1)
         body.draw(image, draw, MARGIN + pad, y + pad + line_h - 9, lines[0] if lines else [])
 
-    # Footer: what this is, in words.
+
+def _draw_footer(image, draw, handles: list[str], missing: set[str]) -> None:
+    """What this is, in words: the longest of three sentences that fits on the line."""
     foot = Writer(20, missing)
-    who = " & ".join(f"@{h}" for h in data.handles)
+    who = " & ".join(f"@{h}" for h in handles)
     foot_w = WIDTH - 2 * MARGIN
     foot_text = f"Generated by an AI trained on public posts; not written by {who}. Made with huggingtweets."
     if foot.width(foot.runs(foot_text)) > foot_w:
         foot_text = f"AI-generated; not written by {who}. huggingtweets"
     if foot.width(foot.runs(foot_text)) > foot_w:
         foot_text = "AI-generated posts; not written by the people named above. huggingtweets"
-    draw.line((MARGIN, footer_top, WIDTH - MARGIN, footer_top), fill=LINE, width=2)
+    draw.line((MARGIN, _FOOTER_TOP, WIDTH - MARGIN, _FOOTER_TOP), fill=LINE, width=2)
     foot.draw(image, draw, MARGIN, HEIGHT - 24, _fit_line(foot, foot_text, foot_w, False, GREY))
 
+
+def _warn_missing(missing: set[str]) -> None:
+    """One PreviewWarning naming what the image was drawn without, and how to get it; attributed to the
+    caller of ``draw_preview``."""
     fonts = find_fonts()
     if fonts["regular"] is None:
         missing.add("text font")
@@ -569,13 +530,7 @@ def draw_preview(data: CardData, path: str | Path | None = None, predictions: li
                 "set HUGGINGTWEETS_EMOJI_FONT" if "emoji" in missing else
                 "install fonts-dejavu-core or set HUGGINGTWEETS_FONT" if "text font" in missing else
                 "the image was drawn without it")
-        warnings.warn(f"preview drawn without: {what}; {hint}", PreviewWarning, stacklevel=2)
-    if path is not None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        image.save(tmp, format="PNG", optimize=True)
-        tmp.replace(path)
-    return image
+        warnings.warn(f"preview drawn without: {what}; {hint}", PreviewWarning, stacklevel=3)
 
 
 def preview_path(folder: str | Path) -> Path:

@@ -12,6 +12,7 @@ from ..api import DataWarning, prepare as api_prepare, fetch as api_fetch
 from ..dataset.build import SplitSettings
 from ..dataset.clean import CleanOptions
 from ..dataset.counts import counts_table
+from ..dataset.folder import AccountStats
 from ..sources import SourceOptions
 
 
@@ -83,9 +84,9 @@ def build_dataset_options(kw: dict) -> tuple[CleanOptions, SplitSettings, int | 
     return clean, split, kw.pop("min_chars")
 
 
-def format_table(users: list[dict]) -> str:
+def format_table(users: list[AccountStats]) -> str:
     """The seed card's table: one column per account, the rows of ``dataset.counts``."""
-    header = ["Data"] + [f"@{u['handle']}" for u in users]
+    header = ["Data"] + [f"@{u.handle}" for u in users]
     body = [[label] + ["unknown" if v is None else f"{v:,}" for v in values]
             for label, _, values in counts_table(users)]
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
@@ -121,12 +122,12 @@ def prepare(sources: tuple[str, ...], output: str | None, quiet: bool, **kw: Any
                          min_chars=min_chars, progress=progress_factory(quiet))
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)
-    for u in ds.stats["users"]:
-        for note in u.get("notes", []):
+    for u in ds.stats.users:
+        for note in u.notes:
             click.echo(f"Note: {note}", err=True)
-    click.echo(format_table(ds.stats["users"]))
-    n_train = sum(u["train_rows"] for u in ds.stats["users"])
-    n_valid = sum(u["valid_posts"] for u in ds.stats["users"])
+    click.echo(format_table(ds.stats.users))
+    n_train = sum(u.train_rows for u in ds.stats.users)
+    n_valid = sum(u.valid_posts for u in ds.stats.users)
     click.echo(f"\nDataset {ds.name}: {n_train:,} training rows, {n_valid:,} validation posts, {ds.hash[:19]}")
     click.echo(f"Written to {ds.path}")
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
-from pathlib import Path
 from typing import Any, Callable
 
 import click
 
+from ..bot_folder import BotFolder
 from ..evaluation import TRAIN_POSTS
 from ..training.recipes import DEFAULT_RECIPE, DEVICES, EMBEDDED, PACKINGS, PRECISIONS, RECIPES
 from .data import (build_dataset_options, build_source_options, dataset_options, format_table,
@@ -107,57 +106,6 @@ def build_training_config(kw: dict):
     return resolve_config(kw.pop("recipe"), overrides)
 
 
-def _is_source(value: str) -> bool:
-    from ..sources import split_spec
-    from ..errors import UsageError
-
-    if Path(value).is_dir():
-        return False
-    try:
-        split_spec(value)
-        return True
-    except UsageError:
-        return False
-
-
-def _dataset_for(inputs: tuple[str, ...], quiet: bool, kw: dict, d, tracker: str):
-    """A dataset folder given as is, or one prepared from sources (by the first process under DDP)."""
-    from ..api import DataWarning, Dataset, prepare
-    from ..errors import UsageError
-
-    opts = build_source_options(kw)
-    clean, split, min_chars = build_dataset_options(kw)
-    sources = [i for i in inputs if _is_source(i)]
-    folders = [i for i in inputs if i not in sources]
-    if folders:
-        if len(inputs) > 1:
-            raise UsageError(f"{folders[0]} is a dataset folder: pass one dataset folder alone, or only "
-                             f"sources (SCHEME:VALUE)")
-        return Dataset.load(folders[0])
-    box: list[Any] = [None]
-    if d.main:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DataWarning)
-            ds = prepare(sources, clean=clean, split=split, source_options=opts, min_chars=min_chars,
-                         progress=progress_factory(quiet))
-        for w in caught:
-            click.echo(f"Warning: {w.message}", err=True)
-        click.echo(format_table(ds.stats["users"]))
-        click.echo(f"Dataset written to {ds.path}")
-        from ..pipeline import track_preprocess
-
-        track_preprocess(ds, tracker)
-        box = [str(ds.path)]
-    if d.world > 1:
-        # Under torchrun the first process prepares; the others wait here for the folder's path.
-        import torch.distributed as dist
-
-        dist.broadcast_object_list(box, 0)
-        if not d.main:
-            ds = Dataset.load(box[0])
-    return ds
-
-
 def _announce_conversion(cfg) -> None:
     from ..training import base_models
 
@@ -173,20 +121,32 @@ def _announce_conversion(cfg) -> None:
 
 def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: bool, kw: dict, *,
            prompt: str = "My dream is", count: int = 10, seed: int | None = None):
-    from ..pipeline import train_bot
+    from ..pipeline import make_bot
     from ..training.hardware import init_distributed
 
     tracker, card = kw.pop("tracker"), not kw.pop("no_card")
     eval_posts = kw.pop("eval_posts")
     cfg = build_training_config(kw)
+    opts = build_source_options(kw)
+    clean, split, min_chars = build_dataset_options(kw)
+
+    def on_progress(record: dict[str, Any]) -> None:
+        if record.get("stage") == "prepared":
+            ds = record["dataset"]
+            for note in ds.warnings:
+                click.echo(f"Warning: {note}", err=True)
+            click.echo(format_table(ds.stats.users))
+            click.echo(f"Dataset written to {ds.path}")
+        elif record.get("stage") == "training":
+            _announce_conversion(cfg)
+
     d = init_distributed()  # under torchrun: joined once here, for preparing and training alike
     try:
-        ds = _dataset_for(inputs, quiet, kw, d, tracker)
-        _announce_conversion(cfg)
-        result = train_bot(ds.path, output, cfg, resume=resume, progress=not quiet, tracker=tracker,
-                           card=card, prompt=prompt, n_predictions=count, seed=seed,
-                           eval_posts=eval_posts or None,
-                           eval_progress=progress_bars(quiet))
+        result = make_bot(list(inputs), output, cfg, clean=clean, split=split, source_options=opts,
+                          min_chars=min_chars, fetch_progress=progress_factory(quiet), on_progress=on_progress,
+                          resume=resume, progress=not quiet, tracker=tracker, card=card, prompt=prompt,
+                          n_predictions=count, seed=seed, eval_posts=eval_posts or None,
+                          eval_progress=progress_bars(quiet))
     finally:
         if d.owns_group:
             import torch.distributed as dist
@@ -198,7 +158,7 @@ def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: boo
     if card and _is_main_process():
         _say(f"Model card and preview: {result.output / 'README.md'}, {result.output / 'predictions.png'}")
     _say(f"Trained: {result.summary}")
-    return ds, result
+    return result.dataset, result
 
 
 @click.command()
@@ -224,13 +184,12 @@ def _print_posts(bot_name: str, handles: list[str], posts: list[dict], copies: s
 
 
 def _handles(bot) -> list[str]:
-    stats = bot.folder / "stats.json"
-    if stats.is_file():
-        try:
-            return [u["handle"] for u in json.loads(stats.read_text())["users"]]
-        except (ValueError, KeyError, TypeError):
-            pass
-    return []
+    from ..errors import DatasetError
+
+    try:
+        return [u.handle for u in BotFolder(bot.folder).stats.users]
+    except DatasetError:
+        return []
 
 
 def generation_options(seed_flag: str) -> Callable[[Callable], Callable]:

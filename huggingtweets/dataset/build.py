@@ -20,12 +20,12 @@ from typing import Any
 import orjson
 
 from ..errors import DatasetError
+from .folder import COUNT_KEYS, STATS_FILE, AccountStats, DatasetStats
 
 # The original measured "enough data" on posts joined by GPT-2's end-of-text token.
 EOT = "<|endoftext|>"
 MIN_CHARS = 6_000
 WARN_CHARS = 40_000
-FORMAT_VERSION = 1
 
 
 @dataclass
@@ -112,8 +112,8 @@ def _write_jsonl(path: Path, rows: list[dict]) -> bytes:
 
 
 def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, Any],
-                  split_settings: SplitSettings) -> dict[str, Any]:
-    """Split, balance and write the folder; return the ``stats.json`` content."""
+                  split_settings: SplitSettings) -> DatasetStats:
+    """Split, balance and write the folder; return what ``stats.json`` now holds."""
     # Rows are grouped per account. Two accounts may show the same handle (jane on X and a file
     # of another jane): only then is the key made unique, so that one-handle datasets keep the
     # balancing sample they always had (it is seeded by the key).
@@ -150,76 +150,19 @@ def write_dataset(out: Path, accounts: list[AccountData], settings: dict[str, An
 
     users = []
     for key, acc in zip(keys, accounts):
-        u: dict[str, Any] = {"handle": acc.handle, "name": acc.name or acc.handle}
-        u.update(acc.counts)
-        u.update({
-            "network": acc.network,
-            "account": acc.account,
-            "source": acc.source,
-            "kept_chars": acc.chars,
-            "train_posts": len(train_rows[key]),
-            "valid_posts": len(valid_rows[key]),
-            "train_rows": len(repeated[key]),
-            "avatar_url": acc.profile.get("avatar_url"),
-            "avatar_path": acc.profile.get("avatar_path"),
-            "url": acc.profile.get("url"),
-        })
         extra = acc.profile.get("extra") or {}
-        if extra.get("notes"):
-            u["notes"] = list(extra["notes"])
-        if extra.get("retweets_excluded"):
-            u["retweets_excluded"] = True  # the service left retweets out: their count is unknown
-        unknown = sorted(set(acc.unknown) | ({"retweets"} if extra.get("retweets_excluded") else set()))
-        if unknown:
-            u["unknown"] = unknown  # the source carries no sign of these: their counts say "unknown"
-        users.append(u)
-    stats = {
-        "format": FORMAT_VERSION,
-        "hash": "sha256:" + digest.hexdigest(),
-        "bot": "-".join(sorted(a.handle.lower() for a in accounts)),
-        "users": users,
-        "settings": {**settings, **asdict(split_settings)},
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    tmp = out / "stats.json.tmp"
-    tmp.write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2) + b"\n")
-    os.replace(tmp, out / "stats.json")
+        excluded = bool(extra.get("retweets_excluded"))  # the service left retweets out
+        users.append(AccountStats(
+            handle=acc.handle, name=acc.name or acc.handle, network=acc.network, account=acc.account,
+            source=acc.source, **{k: int(acc.counts.get(k, 0)) for k in COUNT_KEYS}, kept_chars=acc.chars,
+            train_posts=len(train_rows[key]), valid_posts=len(valid_rows[key]), train_rows=len(repeated[key]),
+            avatar_url=acc.profile.get("avatar_url"), avatar_path=acc.profile.get("avatar_path"),
+            url=acc.profile.get("url"), notes=list(extra.get("notes") or ()), retweets_excluded=excluded,
+            # the source carries no sign of these: their counts say "unknown"
+            unknown=sorted(set(acc.unknown) | ({"retweets"} if excluded else set()))))
+    stats = DatasetStats(
+        bot="-".join(sorted(a.handle.lower() for a in accounts)), users=users,
+        hash="sha256:" + digest.hexdigest(), settings={**settings, **asdict(split_settings)},
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    stats.write(out / STATS_FILE)
     return stats
-
-
-def load_stats(folder: str | Path) -> dict[str, Any]:
-    """Read and check a dataset folder's ``stats.json``; raise DatasetError with the fix if malformed."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: no such dataset folder; create one with "
-                           f"`huggingtweets prepare SOURCE -o {folder}`")
-    missing = [n for n in ("train.jsonl", "valid.jsonl", "stats.json") if not (folder / n).is_file()]
-    if missing:
-        raise DatasetError(f"{folder}: not a dataset folder (missing {', '.join(missing)}); "
-                           f"create one with `huggingtweets prepare SOURCE -o {folder}`")
-    try:
-        stats = orjson.loads((folder / "stats.json").read_bytes())
-        users = stats["users"]
-        assert isinstance(users, list) and users and all("handle" in u for u in users)
-    except (orjson.JSONDecodeError, KeyError, TypeError, AssertionError):
-        raise DatasetError(f"{folder}/stats.json is malformed; recreate the folder with "
-                           f"`huggingtweets prepare`") from None
-    return stats
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a ``train.jsonl``/``valid.jsonl``; raise DatasetError naming the bad line."""
-    rows = []
-    with open(path, "rb") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = orjson.loads(line)
-                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                    raise ValueError
-            except ValueError:
-                raise DatasetError(f"{path}, line {n}: expected a JSON object with a \"text\" string; "
-                                   f"recreate the folder with `huggingtweets prepare`") from None
-            rows.append(row)
-    return rows

@@ -8,7 +8,9 @@ their own, above "Tweets kept", when any account has some.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Sequence
+
+from .folder import AccountStats
 
 ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"),
         ("Tweets kept", "kept")]
@@ -17,19 +19,14 @@ EXTRA_ROWS = [("Replies", "replies"), ("Duplicates", "duplicates")]
 """Rows shown only when an account has some (or could not tell)."""
 
 
-def is_unknown(user: Mapping[str, Any], key: str) -> bool:
-    """True when the source could not tell this count and found none (a "0" would be a guess): its
-    format carries no sign of retweets or replies (``users[].unknown`` lists such keys)."""
-    return key in (user.get("unknown") or ()) and not user.get(key)
-
-
-def counts_table(users: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, list[int | None]]]:
-    """(label, key, one count per account) for each row shown, in order; ``None`` for an unknown count.
+def counts_table(users: Sequence[AccountStats]) -> list[tuple[str, str, list[int | None]]]:
+    """(label, key, one count per account) for each row shown, in order; ``None`` for a count the source
+    could not tell and found none of (its format carries no sign of retweets or replies: a "0" would be
+    a guess).
 
     Example:
-        >>> counts_table([{"downloaded": 5, "retweets": 1, "short": 1, "kept": 3}])[0]
+        >>> counts_table([AccountStats("jane", downloaded=5, retweets=1, short=1, kept=3)])[0]
         ('Tweets downloaded', 'downloaded', [5])
     """
-    extras = [r for r in EXTRA_ROWS if any(u.get(r[1]) or is_unknown(u, r[1]) for u in users)]
-    return [(label, key, [None if is_unknown(u, key) else int(u.get(key) or 0) for u in users])
-            for label, key in ROWS[:3] + extras + ROWS[3:]]
+    extras = [r for r in EXTRA_ROWS if any(u.count(r[1]) != 0 for u in users)]
+    return [(label, key, [u.count(key) for u in users]) for label, key in ROWS[:3] + extras + ROWS[3:]]

@@ -16,7 +16,6 @@ certificates the way Python does everywhere else.
 
 from __future__ import annotations
 
-import email.utils
 import gzip
 import http.client
 import io
@@ -31,11 +30,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from email.message import Message
 from typing import Any, Callable, Mapping
 
 from ..errors import FetchError, HttpStatusError, RateLimitError, UsageError
+from ._dates import parse_datetime
 
 DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF_S = 1.0
@@ -127,17 +126,9 @@ def _parse_time(value: str, now: float) -> float | None:
         number = float(value)
         # Epoch seconds (X, Bluesky) are large; small numbers are a delay (Retry-After, RFC 9331).
         return number - now if number > 1e9 else number
-    try:  # Mastodon: ISO 8601, e.g. 2024-05-01T12:05:00.000Z
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
-        return dt.timestamp() - now
-    except ValueError:
-        pass
-    try:  # Retry-After as an HTTP date
-        return email.utils.parsedate_to_datetime(value).timestamp() - now
-    except (TypeError, ValueError, IndexError):
-        return None
+    # Mastodon: ISO 8601, e.g. 2024-05-01T12:05:00.000Z; Retry-After: an HTTP date.
+    dt = parse_datetime(value)
+    return None if dt is None else dt.timestamp() - now
 
 
 def rate_limit_wait(headers: Mapping[str, str] | Message, now: float | None = None) -> float | None:
@@ -399,32 +390,6 @@ def _read_body(r: Any) -> bytes:
             raise FetchError(f"{_short_url(r.geturl())}: response over {MAX_BODY_BYTES:,} bytes "
                              f"once decompressed; check the service's base URL")
     return data
-
-
-def utc_iso(value: str | None) -> str | None:
-    """Any ISO 8601 time the services send -> ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (None if unreadable).
-
-    One shape for every source, so that the store's ordering by date holds across networks.
-    """
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        # Python < 3.11 reads neither 1- to 5-digit fractions nor a trailing "Z"; the seconds suffice.
-        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?$", value.strip())
-        if not m:
-            return None
-        tz = (m.group(2) or "+00:00").replace("Z", "+00:00")
-        if len(tz) == 5:
-            tz = tz[:3] + ":" + tz[3:]
-        try:
-            dt = datetime.fromisoformat(m.group(1) + tz)
-        except ValueError:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def id_key(post_id: str) -> tuple[int, str]:

@@ -6,8 +6,8 @@ cases in the reader: snscrape, twarc/twarc2 (X API v1.1 and v2 objects, whole v2
 flattened), twint, minimaxir's download-tweets-ai-text-gen, Tweepy/X API dumps, and a generic profile
 for any other table of posts. ``detect`` picks the profile from the first record's keys.
 
-Keys are compared normalised (``_norm`` in files.py: lower case, spaces and dashes as ``_``); a dotted
-path (``user.username``) reads a nested object, whose own keys keep the tool's spelling.
+Keys are compared normalised (``norm`` in _file_values.py: lower case, spaces and dashes as ``_``); a
+dotted path (``user.username``) reads a nested object, whose own keys keep the tool's spelling.
 """
 
 from __future__ import annotations

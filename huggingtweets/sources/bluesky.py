@@ -25,7 +25,8 @@ import urllib.parse
 from typing import Any, Iterator, MutableMapping
 
 from ..errors import AccountUnavailableError, HttpStatusError, UsageError
-from ._http import HttpClient, utc_iso
+from ._dates import parse_date
+from ._http import HttpClient
 from .base import Page, Post, Profile, SourceOptions
 
 DEFAULT_BASE_URL = "https://public.api.bsky.app"
@@ -292,7 +293,7 @@ class BlueskySource:
             own = reason.get("uri")
             key = rkey(own) if isinstance(own, str) and own else rkey(uri)
             return Post(id=f"repost-{key}", text=text, kind="retweet",
-                        created_at=utc_iso(reason.get("indexedAt")) or utc_iso(record.get("createdAt")),
+                        created_at=parse_date(reason.get("indexedAt")) or parse_date(record.get("createdAt")),
                         lang=lang, raw=raw)
         if did_of(uri) != did:
             return None  # not the account's own post and not a repost: nothing of theirs
@@ -321,7 +322,7 @@ def record_post(record: dict, key: str, did: str, raw: dict) -> Post:
     langs = record.get("langs") if isinstance(record.get("langs"), list) else []
     created = record.get("createdAt")
     return Post(id=key, text=apply_link_facets(raw_text, facets), kind=kind,
-                created_at=utc_iso(created) if isinstance(created, str) else None,
+                created_at=parse_date(created) if isinstance(created, str) else None,
                 in_reply_to=parent if isinstance(parent, str) else None,
                 lang=langs[0] if langs and isinstance(langs[0], str) else None, raw=raw,
                 mentions=mention_texts(raw_text, facets))
@@ -331,8 +332,8 @@ def _position(item: dict, reason: dict) -> str | None:
     """Where the feed places an item, as a UTC time: a repost by when it was made, a post by the
     earlier of its claimed and indexed times (the AppView's rule, so back-dated posts sort back)."""
     if reason.get("$type") == REPOST:
-        return utc_iso(reason.get("indexedAt"))
+        return parse_date(reason.get("indexedAt"))
     view = item["post"]
-    times = [t for t in (utc_iso(view.get("indexedAt")),
-                         utc_iso((view.get("record") or {}).get("createdAt"))) if t]
+    times = [t for t in (parse_date(view.get("indexedAt")),
+                         parse_date((view.get("record") or {}).get("createdAt"))) if t]
     return min(times) if times else None

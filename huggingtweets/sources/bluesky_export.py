@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Iterator, MutableMapping
 
 from ..errors import ArchiveFormatError
 from ._container import Container
-from ._http import utc_iso
+from ._dates import parse_date
 from .base import Page, Post, Profile, SourceOptions, check_handle, gc_paused, paged
 from .bluesky import record_post
 
@@ -411,7 +411,7 @@ def export_posts(repo: Repository) -> Iterator[Post]:
         # The repost's own record key, as the live source does: reposting one's own post must not
         # collide with that post.
         yield Post(id=f"repost-{rkey}", text=target, kind="retweet",
-                   created_at=utc_iso(_str(record.get("createdAt"))),
+                   created_at=parse_date(_str(record.get("createdAt"))),
                    raw={"uri": f"at://{did}/{REPOSTS}/{rkey}", "cid": cid, "record": _jsonable(record)})
 
 

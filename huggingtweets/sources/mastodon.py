@@ -23,8 +23,9 @@ import urllib.parse
 from typing import Any, Iterator, MutableMapping
 
 from ..errors import AccountUnavailableError, FetchError, HttpStatusError, InvalidHandleError, UsageError
+from ._dates import parse_date
 from ._html import html_to_text
-from ._http import HttpClient, id_key, utc_iso
+from ._http import HttpClient, id_key
 from .base import Page, Post, Profile, SourceOptions
 
 PAGE_SIZE = 40  # the API's maximum for statuses
@@ -275,6 +276,6 @@ class MastodonSource:
             kind = "original"  # a reply to oneself continues a thread
         # Every status repeats the whole account object: the store does not need a copy per post.
         raw = {k: v for k, v in s.items() if k != "account"}
-        return Post(id=str(s["id"]), text=text, kind=kind, created_at=utc_iso(s.get("created_at")),
+        return Post(id=str(s["id"]), text=text, kind=kind, created_at=parse_date(s.get("created_at")),
                     in_reply_to=str(reply_to) if reply_to is not None else None,
                     lang=shown.get("language"), raw=raw)

@@ -20,7 +20,8 @@ import re
 from typing import Any, Iterator, MutableMapping
 
 from ..errors import AccountUnavailableError, HttpStatusError, InvalidHandleError, MissingTokenError
-from ._http import HttpClient, id_key, utc_iso
+from ._dates import parse_date
+from ._http import HttpClient, id_key
 from .base import Page, Post, Profile, SourceOptions
 
 DEFAULT_BASE_URL = "https://api.x.com"
@@ -234,7 +235,7 @@ class XSource:
             kind = "quote"
         else:
             kind = "original"  # a reply to oneself continues a thread
-        return Post(id=str(t["id"]), text=text, kind=kind, created_at=utc_iso(t.get("created_at")),
+        return Post(id=str(t["id"]), text=text, kind=kind, created_at=parse_date(t.get("created_at")),
                     in_reply_to=replied_to, lang=t.get("lang"), raw=t,
                     versions=tuple(map(str, edits)) if len(edits := t.get("edit_history_tweet_ids") or ()) > 1 else ())
 

@@ -11,9 +11,9 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..dataset.build import load_stats, read_jsonl
+
+from ..dataset.folder import DatasetFolder, DatasetStats
 from ..errors import TrainingDataError
 
 
@@ -21,7 +21,7 @@ from ..errors import TrainingDataError
 class Posts:
     """A dataset folder's posts as token ids (without the end-of-text token)."""
 
-    stats: dict[str, Any]
+    stats: DatasetStats
     train: list[list[int]]
     valid: list[list[int]]
     valid_chars: int
@@ -31,10 +31,10 @@ class Posts:
 
 def load_posts(folder: str | Path, tokenizer) -> Posts:
     """Read and tokenize a dataset folder. Raises DatasetError when it is missing or malformed."""
-    folder = Path(folder)
-    stats = load_stats(folder)
-    train_texts = [r["text"] for r in read_jsonl(folder / "train.jsonl")]
-    valid_texts = [r["text"] for r in read_jsonl(folder / "valid.jsonl")]
+    ds = DatasetFolder.open(folder)
+    stats = ds.stats
+    train_texts = [r["text"] for r in ds.rows("train")]
+    valid_texts = [r["text"] for r in ds.rows("valid")]
     train = tokenize(tokenizer, train_texts)
     valid = tokenize(tokenizer, valid_texts)
     return Posts(stats, train, valid, sum(len(t) + 1 for t in valid_texts), sum(len(t) + 1 for t in train))

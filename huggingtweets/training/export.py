@@ -13,6 +13,7 @@ import orjson
 
 from .. import __version__
 from ..bot_folder import CHECKPOINTS, CONFIG_FILE, METRICS_FILE, STATS_FILE
+from ..dataset.folder import DatasetFolder, DatasetStats
 from .copies import CopyIndex
 from .data import Posts
 from .recipes import TrainConfig
@@ -39,7 +40,7 @@ def model_max_length(model, tokenizer) -> int:
 
 
 def save_output(out: Path, model, tokenizer, cfg: TrainConfig, ref, eot_info, folder: Path,
-                 stats: dict[str, Any], posts: Posts, metrics: dict[str, Any], block_size: int,
+                 stats: DatasetStats, posts: Posts, metrics: dict[str, Any], block_size: int,
                  max_length: int) -> None:
     """The folder is a complete Hugging Face model repository: weights, tokenizer, config with the
     original's generation defaults, plus stats.json, training_config.json, metrics.json and the copy
@@ -79,7 +80,8 @@ def save_output(out: Path, model, tokenizer, cfg: TrainConfig, ref, eot_info, fo
             (out / "README.md").unlink(missing_ok=True)
     tokenizer.save_pretrained(out)
     shutil.copyfile(folder / STATS_FILE, out / STATS_FILE)
-    texts = [r["text"] for name in ("train.jsonl", "valid.jsonl") for r in _rows(folder / name)]
+    ds = DatasetFolder(folder, stats)
+    texts = [r["text"] for split in ("train", "valid") for r in ds.rows(split)]
     CopyIndex.build(texts).save(out)
     import transformers
 
@@ -91,7 +93,7 @@ def save_output(out: Path, model, tokenizer, cfg: TrainConfig, ref, eot_info, fo
         "block_size": block_size,
         # The folder's path lets `huggingtweets evaluate` find the dataset again (publishing writes the
         # home folder as ~).
-        "dataset": {"bot": stats.get("bot"), "hash": stats.get("hash"), "path": str(folder.resolve()),
+        "dataset": {"bot": stats.bot, "hash": stats.hash, "path": str(folder.resolve()),
                     "train_posts": len(posts.train), "valid_posts": len(posts.valid)},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
     })
@@ -99,8 +101,3 @@ def save_output(out: Path, model, tokenizer, cfg: TrainConfig, ref, eot_info, fo
     if not cfg.run.keep_checkpoints:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
 
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    from ..dataset.build import read_jsonl
-
-    return read_jsonl(path)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from .. import paths
 from ..bot_folder import CHECKPOINTS, CONFIG_FILE
+from ..dataset.folder import DatasetStats
 from ..errors import CheckpointError, TrainingDivergedError, TrainingInterrupted, UsageError
 from . import base_models
 from .checkpoints import checkpoint_dirs, load_checkpoint, save_checkpoint
@@ -131,8 +132,8 @@ def _peak_rss_mb() -> float:
         return float("nan")
 
 
-def default_output(stats: dict[str, Any]) -> Path:
-    return paths.bots_dir() / stats["bot"]
+def default_output(stats: DatasetStats) -> Path:
+    return paths.bots_dir() / stats.bot
 
 
 def train(dataset: Any, output: str | Path | None = None, config: TrainConfig | None = None, *,
@@ -208,11 +209,11 @@ class _Run:
     the loop, and the folder written."""
 
     def __init__(self, dataset, output, cfg: TrainConfig, d: Dist, on_log) -> None:
-        from ..dataset.build import load_stats
+        from ..dataset.folder import DatasetFolder
 
         self.cfg, self.d, self.on_log = cfg, d, on_log
         self.folder = Path(getattr(dataset, "path", dataset))
-        self.stats = load_stats(self.folder)
+        self.stats = DatasetFolder.open(self.folder).stats
         self.out = Path(output) if output else default_output(self.stats)
         self.at = _Progress()
         self.best_state: dict | None = None
@@ -323,7 +324,7 @@ class _Run:
 
         state, self.best_state = load_checkpoint(path)
         if state.get("fingerprint") != self.cfg.fingerprint() or state.get("dataset_hash") != \
-                self.stats.get("hash"):
+                self.stats.hash:
             raise CheckpointError(
                 f"{path} was made with other settings or another dataset; resume with the same command and "
                 f"options, or delete {self.out / CHECKPOINTS} to start over")
@@ -343,7 +344,7 @@ class _Run:
     def checkpoint(self, step: int) -> Path | None:
         at = self.at
         if self.d.main:
-            extra = {"fingerprint": self.cfg.fingerprint(), "dataset_hash": self.stats.get("hash"),
+            extra = {"fingerprint": self.cfg.fingerprint(), "dataset_hash": self.stats.hash,
                      "tokens_seen": at.tokens_seen, "train_seconds": at.train_seconds,
                      "history": at.history, "best": at.best, "config": self.cfg.to_dict()}
             self.last_checkpoint = save_checkpoint(
@@ -448,7 +449,7 @@ class _Run:
 
         cfg, d = self.cfg, self.d
         bar = tqdm(total=self.total, initial=self.at.step, unit="step", file=sys.stderr, dynamic_ncols=True,
-                   desc=self.stats["bot"], leave=False)
+                   desc=self.stats.bot, leave=False)
         bar.write(describe(cfg) + f"; {self.total} steps of {cfg.optim.batch_size * d.world} x "
                   f"{cfg.data.block_size} tokens" + (f" on {d.world} processes" if d.world > 1 else ""),
                   file=sys.stderr)
