@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bot_folder import (ALLOW_PATTERNS, CARD_FILE, HUB_FILE, PREVIEW_FILE, SCRUBBED,  # noqa: F401
+from .bot_folder import (ALLOW_PATTERNS, CARD_FILE, HUB_FILE, PREVIEW_FILE, SCRUBBED, BotFolder,  # noqa: F401
                          publishable_files, resolve_bot_folder)
 from .card.card import render_card
 from .card.facts import HUB_ENDPOINT, card_data_from_folder
@@ -310,13 +310,9 @@ def unpublish(repo_id: str, token: str | None = None, endpoint: str | None = Non
     except Exception as e:
         raise _hub_error(e, "delete", repo_id) from None
     if folder is not None:
-        hub_file = Path(folder) / HUB_FILE
-        try:
-            published = json.loads(hub_file.read_text(encoding="utf-8")).get("repo_id")
-        except (OSError, ValueError, AttributeError):
-            published = None
+        published, _ = BotFolder(Path(folder)).hub_repo
         if published == repo_id:
-            hub_file.unlink()
+            (Path(folder) / HUB_FILE).unlink()
             from .card.card import write_card
 
             write_card(folder)

@@ -12,14 +12,13 @@ app's worker. Two lines of Python do the same:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .api import Dataset, ProgressFactory
-from .bot_folder import CONFIG_FILE, DEFAULT_PROMPT
+from .bot_folder import CONFIG_FILE, DEFAULT_PROMPT, read_json
 from .dataset.folder import DatasetStats
 from .evaluation import TRAIN_POSTS, Evaluation
 
@@ -126,7 +125,8 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         bot = BotResult(result.output, result.metrics, summary=result.summary())
         if not main:
             return bot
-        run.log_config(json.loads((result.output / CONFIG_FILE).read_text(encoding="utf-8")))
+        # Exactly the file, key for key: the run and the folder say the same.
+        run.log_config(read_json(result.output / CONFIG_FILE))
         run.log_summary(result.metrics)
         run.log_model(result.output, kind="finetuned")
         tracking.write_tracking_info(result.output, run.info())

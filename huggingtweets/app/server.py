@@ -29,7 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..dataset.folder import AccountStats
+from ..dataset.folder import AccountStats, DatasetFolder
 from ..errors import HuggingTweetsError, UsageError
 from ..generate import DEFAULT_PROMPT
 from ..training.recipes import EMBEDDED, RECIPES
@@ -215,12 +215,8 @@ def table(users: list[AccountStats]) -> dict[str, Any]:
 
 def samples(folder: Path, n: int = N_SAMPLES) -> list[dict[str, str]]:
     """A few training posts (each once: balancing copies left out), picked the same way every time."""
-    posts = []
-    with open(folder / "train.jsonl", "rb") as f:
-        for line in f:
-            row = orjson.loads(line)
-            if not row.get("copy"):
-                posts.append({"handle": row.get("handle", ""), "text": row["text"]})
+    posts = [{"handle": row.get("handle", ""), "text": row["text"]}
+             for row in DatasetFolder.open(folder).rows("train") if not row.get("copy")]
     return random.Random(0).sample(posts, min(n, len(posts)))
 
 
