@@ -29,6 +29,14 @@ _LAZY = {
     "Evaluation": "huggingtweets.evaluation",
     "publish": "huggingtweets.hub",
     "unpublish": "huggingtweets.hub",
+    # Housekeeping: light, but kept out of ``import huggingtweets``.
+    "list_bots": "huggingtweets.manage",
+    "list_datasets": "huggingtweets.manage",
+    "list_accounts": "huggingtweets.manage",
+    "bot_info": "huggingtweets.manage",
+    "delete_bot": "huggingtweets.manage",
+    "delete_dataset": "huggingtweets.manage",
+    "delete_account": "huggingtweets.manage",
 }
 
 
@@ -44,4 +52,5 @@ __all__ = [
     "Bot", "CleanOptions", "Dataset", "Evaluation", "FetchResult", "HuggingTweetsError", "SourceOptions",
     "SplitSettings", "evaluate", "fetch", "make_bot", "open_source", "prepare", "publish", "resolve_config",
     "train", "train_bot", "unpublish",
+    "bot_info", "delete_account", "delete_bot", "delete_dataset", "list_accounts", "list_bots", "list_datasets",
 ]

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,8 @@ from . import paths
 from .dataset.build import MIN_CHARS, WARN_CHARS, AccountData, SplitSettings, write_dataset
 from .dataset.folder import DatasetFolder
 from .dataset.clean import CleanOptions, clean_posts
-from .errors import NotEnoughDataError, UsageError
+from .bot_folder import TRACKING_FILE
+from .errors import DatasetError, FolderExistsError, HuggingTweetsError, NotEnoughDataError, UsageError
 from .sources import SourceOptions, bot_name, check_handle, open_source
 from .sources.base import Post, Profile, gc_paused
 from .store import Store
@@ -132,23 +134,30 @@ def _clean_account(store: Store, r: FetchResult, clean: CleanOptions) -> Account
 def prepare(specs: Iterable[str], out: str | Path | None = None, *,
             clean: CleanOptions | None = None, split: SplitSettings | None = None,
             source_options: SourceOptions | None = None, min_chars: int | None = None,
-            store: Store | None = None, progress: ProgressFactory | None = None) -> Dataset:
+            store: Store | None = None, progress: ProgressFactory | None = None,
+            overwrite: bool = False) -> Dataset:
     """Fetch (if needed), clean and write a dataset folder; return it with its stats.
 
     Args:
         specs: one source per account; several accounts make a "cyborg".
-        out: the dataset folder (default: ``$HUGGINGTWEETS_HOME/datasets/<bot name>``).
+        out: the dataset folder (default: ``$HUGGINGTWEETS_HOME/datasets/<bot name>``, or when that is
+            taken and ``overwrite`` is off, the first free ``<bot name>-2``, ``-3``, ...: the returned
+            folder's ``instead_of`` then names the one kept).
+        overwrite: replace the dataset already in ``out`` (or in the default folder).
         clean: cleaning options (default: the original's rules).
         split: validation share, seed and balancing.
         min_chars: the minimum of kept text per account (default 6,000, the original's).
     Raises:
         NotEnoughDataError: an account has too little text; nothing is written.
+        FolderExistsError: ``out`` holds a dataset and ``overwrite`` is off (checked before fetching).
     Warns:
         DataWarning: an account has under 40,000 characters (the original's advice).
     """
     specs = list(specs)
     if not specs:
         raise UsageError("no source given: pass at least one, e.g. archive:twitter-archive.zip")
+    if out:
+        check_dataset_output(Path(out), overwrite)
     clean = clean or CleanOptions()
     split = split or SplitSettings()
     minimum = MIN_CHARS if min_chars is None else min_chars
@@ -184,7 +193,46 @@ def prepare(specs: Iterable[str], out: str | Path | None = None, *,
             notes.append(msg)
             warnings.warn(msg, DataWarning, stacklevel=2)
 
-    out = Path(out) if out else paths.datasets_dir() / bot_name([a.handle for a in accounts])
+    default = paths.datasets_dir() / bot_name([a.handle for a in accounts])
+    instead_of = None
+    if not out:
+        out = default if overwrite else paths.free_name(default)
+        instead_of = default if out != default else None
+    out = Path(out)
+    if overwrite:
+        check_dataset_output(out, overwrite)
+        # The old dataset's preprocess run is not this one's: the train run must not carry it.
+        (out / TRACKING_FILE).unlink(missing_ok=True)
     settings = {"clean": clean.to_dict(), "min_chars": minimum, "sources": specs}
     stats = write_dataset(out, accounts, settings, split)
-    return Dataset(out, stats, notes)
+    if instead_of is not None and _same_content(instead_of, stats.hash):
+        # The same posts, split the same way (`run SOURCE --resume`, or prepare run twice): nothing
+        # would be replaced, so the folder already there is the dataset, and no copy is left behind.
+        shutil.rmtree(out)
+        return Dataset(instead_of, DatasetFolder.open(instead_of).stats, notes)
+    return Dataset(out, stats, notes, instead_of)
+
+
+def _same_content(folder: Path, content_hash: str) -> bool:
+    try:
+        return DatasetFolder.open(folder).hash == content_hash
+    except HuggingTweetsError:
+        return False
+
+
+def check_dataset_output(out: Path, overwrite: bool) -> None:
+    """A dataset folder to write is new, empty, or (with ``overwrite``) a dataset folder.
+
+    Raises:
+        FolderExistsError: it holds a dataset and ``overwrite`` is off.
+        UsageError: it holds something else (never replaced, even with ``overwrite``).
+    """
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        DatasetFolder.open(out)
+    except DatasetError:
+        raise UsageError(f"{out} exists and is not a dataset folder written by huggingtweets; pass a new or "
+                         f"empty folder with -o") from None
+    if not overwrite:
+        raise FolderExistsError(str(out), "dataset")

@@ -11,6 +11,7 @@ of spelling the names again:
         metrics.json          validation loss and bits per character, the evaluation, the log
         copy_index.bin        salted hashes of the training posts' word windows (no text)
         README.md, predictions.png, predictions.json   the model card and its preview
+        avatar-HANDLE.jpg     each account's avatar, when one is stored locally (the card links it)
         tracking.json, hub.json                        the W&B runs and the Hub repository, once made
         checkpoints/          only while training (or with --keep-checkpoints)
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 from . import paths
 from .dataset.folder import DatasetStats
-from .errors import DatasetError, ModelFolderError
+from .errors import AmbiguousNameError, DatasetError, ModelFolderError
 
 CARD_FILE = "README.md"
 STATS_FILE = "stats.json"
@@ -37,6 +38,9 @@ PREVIEW_FILE = "predictions.png"
 TRACKING_FILE = "tracking.json"
 HUB_FILE = "hub.json"
 COPY_INDEX_FILE = "copy_index.bin"
+AVATAR_PREFIX = "avatar-"
+AVATAR_PATTERN = AVATAR_PREFIX + "*.jpg"
+"""The accounts' avatars beside the card (``card.avatars``: ``avatar-HANDLE.jpg``, re-encoded by Pillow)."""
 CHECKPOINTS = "checkpoints"
 
 WEIGHT_PATTERNS = ("model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json",
@@ -47,7 +51,7 @@ CONFIG_PATTERNS = ("config.json", "generation_config.json", "adapter_config.json
 TOKENIZER_PATTERNS = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
                       "merges.txt", "vocab.txt", "tokenizer.model", "spiece.model", "added_tokens.json",
                       "chat_template.jinja", "chat_template.json")
-CARD_PATTERNS = (CARD_FILE, PREVIEW_FILE, STATS_FILE, CONFIG_FILE, METRICS_FILE)
+CARD_PATTERNS = (CARD_FILE, PREVIEW_FILE, AVATAR_PATTERN, STATS_FILE, CONFIG_FILE, METRICS_FILE)
 ALLOW_PATTERNS = WEIGHT_PATTERNS + CONFIG_PATTERNS + TOKENIZER_PATTERNS + CARD_PATTERNS
 """The files that may be published: never the posts, checkpoints, optimizer or RNG state, the copy index,
 tokens or the tracker's files."""
@@ -64,13 +68,30 @@ def is_weight_file(name: str) -> bool:
     return any(fnmatch.fnmatch(name, pat) for pat in WEIGHT_PATTERNS)
 
 
+def app_bot_folders() -> list[Path]:
+    """The bot folders made in the web app: ``$HUGGINGTWEETS_HOME/app/sessions/<id>/bots/<name>``."""
+    root = paths.app_sessions_dir()
+    return sorted(p for p in root.glob("*/bots/*") if p.is_dir()) if root.is_dir() else []
+
+
 def bot_path(folder: str | Path) -> Path:
     """The path a bot's folder or name points at, unchecked: ``folder`` itself, or for a bare name that is
-    not a path here, ``$HUGGINGTWEETS_HOME/bots/NAME`` when that folder exists."""
+    not a path here, ``$HUGGINGTWEETS_HOME/bots/NAME`` when that folder exists, else the web app's bot of
+    that name (``app_bot_folders``).
+
+    Raises:
+        AmbiguousNameError: the name is not under ``bots/`` and several web-app bots have it.
+    """
     path = Path(folder).expanduser()
-    if not path.exists() and os.sep not in str(folder) and (paths.bots_dir() / str(folder)).is_dir():
-        path = paths.bots_dir() / str(folder)
-    return path
+    name = str(folder)
+    if path.exists() or os.sep in name or "/" in name or not name:
+        return path
+    if (paths.bots_dir() / name).is_dir():
+        return paths.bots_dir() / name
+    found = [p for p in app_bot_folders() if p.name == name]
+    if len(found) > 1:
+        raise AmbiguousNameError(name, "web-app bot", [str(p) for p in found])
+    return found[0] if found else path
 
 
 def resolve_bot_folder(folder: str | Path) -> Path:

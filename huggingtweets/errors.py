@@ -72,6 +72,37 @@ class FileFormatError(SourceError):
     pass
 
 
+class NotPostsError(FileFormatError, ArchiveFormatError):
+    """The input is not posts at all: an image, a program, a compressed file, binary data, garbled text.
+
+    ``found`` says what it is (``"a PNG image"``), ``expected`` what the scheme reads (``"a file of
+    posts"``, ``"an account export"``), ``advice`` what to pass instead.
+    """
+
+    def __init__(self, spec: str, found: str, expected: str, advice: str):
+        self.spec, self.found, self.expected, self.advice = spec, found, expected, advice
+        super().__init__(f"{spec} is {found}, not {expected}: {advice}")
+
+
+class BarePathError(UnknownSchemeError):
+    """A path given without its scheme (``prepare posts.csv``), or where a dataset folder was expected.
+
+    ``found`` says what the path is, ``expected`` how it was given (``"given without a scheme"``, ``"not a
+    dataset folder"``), ``suggestion`` the source it probably is (``"archive:posts.zip"``); None when no
+    source reads it (an image, a program): then ``advice`` says what to pass instead.
+    """
+
+    def __init__(self, value: str, found: str, expected: str, suggestion: str | None, advice: str,
+                 schemes: list[str]):
+        self.value, self.schemes = value, schemes
+        self.found, self.expected, self.suggestion = found, expected, suggestion
+        if suggestion:
+            message = f"{value} is {found}, {expected}: did you mean `{suggestion}`?"
+        else:
+            message = f"{value} is {found}, not posts or an account's export: {advice}"
+        UsageError.__init__(self, message)
+
+
 class FetchError(SourceError):
     """A live service refused or failed (network, auth, unknown account, rate limit)."""
 
@@ -109,10 +140,10 @@ class NotEnoughDataError(HuggingTweetsError):
         else:
             head = (f"@{handle}: only {chars:,} characters of usable text after cleaning{why}, under the "
                     f"{minimum:,} needed to train a bot; ")
-        loosen = "loosen a rule above, " if dropped else ""
+        loosen = "relax a rule that dropped posts, " if dropped else ""
         super().__init__(head + f"add more posts (a full archive), {loosen}or pass --min-chars N to lower "
                          f"the threshold" if chars else
-                         head + ("add posts, or loosen a rule above" if dropped else "add posts"))
+                         head + ("add posts, or relax a rule that dropped posts" if dropped else "add posts"))
 
 
 class DatasetError(HuggingTweetsError):
@@ -265,6 +296,45 @@ class TrainingInterrupted(TrainingError):
 
 class ModelFolderError(HuggingTweetsError):
     """A trained model folder is missing or incomplete."""
+
+
+class FolderExistsError(UsageError):
+    """``prepare``, ``train`` or ``run`` was pointed with ``-o`` at a dataset or bot that already exists."""
+
+    def __init__(self, path: str, what: str):
+        self.path, self.what = path, what
+        super().__init__(f"{path} already holds a {what}: pass --overwrite to replace it, or another folder "
+                         f"with -o")
+
+
+class AmbiguousNameError(UsageError):
+    """A name matches several bots (or accounts): the message lists them."""
+
+    def __init__(self, name: str, what: str, candidates: list[str]):
+        self.name, self.what, self.candidates = name, what, list(candidates)
+        super().__init__(f"{name!r} names {len(candidates)} {what}s: pass one of {', '.join(candidates)}")
+
+
+class UnknownAccountError(UsageError):
+    def __init__(self, spec: str):
+        self.spec = spec
+        super().__init__(f"no stored account matches {spec!r}: write it as NETWORK:HANDLE (or HANDLE); "
+                         f"`huggingtweets list accounts` shows them")
+
+
+class NotManagedError(UsageError):
+    """A delete was asked for a folder that the bot or dataset contract does not recognise."""
+
+    def __init__(self, path: str, what: str, why: str):
+        self.path, self.what = path, what
+        super().__init__(f"{path} is not a {what} folder ({why}), so it is not deleted; delete it yourself "
+                         f"if you are sure")
+
+
+class ConfirmationNeededError(UsageError):
+    def __init__(self) -> None:
+        super().__init__("nothing deleted: the input is not a terminal, so the deletion cannot be confirmed; "
+                         "pass --yes to delete without asking")
 
 
 class GenerationError(HuggingTweetsError):

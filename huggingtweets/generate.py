@@ -13,16 +13,19 @@ it leaves the batch, so the remaining steps compute only the samples still writi
 
 The prompt is read as plain text: ``<|endoftext|>`` typed in it is those characters, not the token.
 
-Outputs that copy a post of the account (see ``huggingtweets.training.copies``) are marked, or dropped.
+Outputs that copy a post of the account (see ``huggingtweets.training.copies``) are marked, or dropped
+and replaced by more samples (at most ``3 * n`` in all by default). ``on_post`` hears of each post as it
+ends, for a progress bar or a page that shows posts as they come.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from . import paths
 from .bot_folder import DEFAULT_PROMPT, BotFolder, TrainingRecord, bot_path
@@ -33,6 +36,9 @@ from .training.data import tokenize
 DEFAULT_MAX_NEW_TOKENS = 100
 """A 280-character post is about 70 tokens for GPT-2-like tokenizers; the original allowed 160 in all."""
 COPIES = ("mark", "drop", "keep")
+DROP_SAMPLES = 3
+"""With ``copies="drop"``, samples drawn at most per post asked for: a bot that copies two posts in three
+still fills the list, one that copies nearly every time stops after ``3 * n`` samples."""
 # What str.splitlines() breaks on: a post ends at the first of them, so each output is one line.
 LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -65,6 +71,18 @@ class Generated:
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "prompt": self.prompt, "copy": self.copy, "tokens": self.tokens}
+
+
+class Posts(list):
+    """What ``Bot.generate`` returns: a list of ``Generated``, in the order they were sampled, plus how many
+    samples were drawn for it and how many of them were left out as copies (``copies="drop"``)."""
+
+    def __init__(self, posts: Iterable[Generated] = (), samples: int = 0, dropped: int = 0):
+        super().__init__(posts)
+        self.samples = samples
+        """Samples drawn (more than the posts when copies were dropped)."""
+        self.dropped = dropped
+        """Samples left out because they copy a training post."""
 
 
 class Bot:
@@ -150,7 +168,9 @@ class Bot:
 
     def generate(self, prompt: str = DEFAULT_PROMPT, n: int = 10, *, temperature: float = 1.0,
                  top_p: float = 0.95, top_k: int = 50, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 min_new_tokens: int = 3, seed: int | None = None, copies: str = "mark") -> list[Generated]:
+                 min_new_tokens: int = 3, seed: int | None = None, copies: str = "mark",
+                 max_samples: int | None = None,
+                 on_post: Callable[[Generated], None] | None = None) -> Posts:
         """Write ``n`` posts that continue ``prompt``.
 
         Args:
@@ -160,11 +180,60 @@ class Bot:
             max_new_tokens: the longest a post may run.
             min_new_tokens: newline and end-of-text are held back for this many tokens, so no post is empty.
             seed: make the samples reproducible.
-            copies: ``mark`` (flag copies of training posts), ``drop`` (leave them out, so fewer than ``n``
-                may come back) or ``keep`` (no check).
+            copies: ``mark`` (flag copies of training posts), ``drop`` (leave them out and draw more
+                samples in their place, up to ``max_samples``; fewer than ``n`` come back only when nearly
+                every sample copies) or ``keep`` (no check).
+            max_samples: with ``drop``, the most samples drawn in all (default ``3 * n``).
+            on_post: called with each post kept, as soon as it ends (shorter posts first), for progress
+                bars and pages that show posts as they come.
+        Returns:
+            ``Posts``: a list of ``Generated`` in the order sampled; ``.samples`` and ``.dropped`` say how
+            many samples were drawn and how many were left out as copies.
         Raises:
             UsageError: a setting out of range.
+
+        Example:
+            >>> posts = bot.generate("My dream is", n=10, copies="drop")
+            >>> len(posts), posts.dropped    # (10, 2): two samples copied a training post
         """
+        self._check(n, temperature, top_p, top_k, max_new_tokens, copies, max_samples)
+        limit = (max_samples or DROP_SAMPLES * n) if copies == "drop" else n
+        import torch
+
+        if seed is not None:
+            torch.manual_seed(seed)
+        prompt_ids = tokenize(self.tokenizer, [prompt])[0] if prompt else []
+        head = self.tokenizer.decode(prompt_ids, skip_special_tokens=True)
+        posts = Posts()
+        kept: dict[tuple[int, int], Generated] = {}  # (batch, row) -> post: returned in sampled order
+        batch = 0
+
+        def ended(row: int, seq: list[int]) -> bool:
+            post = self._post(prompt, prompt_ids, head, seq, copies)
+            posts.samples += 1
+            if copies == "drop" and post.copy:
+                posts.dropped += 1
+                return False
+            kept[batch, row] = post
+            if on_post is not None:
+                on_post(post)
+            return len(kept) >= n  # enough: the samples still writing are not needed
+
+        # One batch of n, then (dropping copies) batches for the posts still missing, until the bound.
+        while len(kept) < n and posts.samples < limit:
+            size = _next_batch(n - len(kept), len(kept), posts.samples, limit)
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                self._sample([self.eot_id] + prompt_ids, size, temperature=temperature, top_k=top_k,
+                             top_p=top_p, max_new_tokens=max_new_tokens,
+                             min_new_tokens=min(min_new_tokens, max_new_tokens), on_done=ended)
+            batch += 1
+        posts.extend(kept[key] for key in sorted(kept))
+        return posts
+
+    @staticmethod
+    def _check(n: int, temperature: float, top_p: float, top_k: int, max_new_tokens: int, copies: str,
+               max_samples: int | None) -> None:
         problems = []
         if n < 1:
             problems.append(f"-n must be >= 1 (got {n})")
@@ -178,36 +247,25 @@ class Bot:
             problems.append(f"--max-new-tokens must be >= 1 (got {max_new_tokens})")
         if copies not in COPIES:
             problems.append(f"--copies must be one of {', '.join(COPIES)} (got {copies!r})")
+        if max_samples is not None and max_samples < n:
+            problems.append(f"max_samples must be >= n (got {max_samples} for {n} posts)")
         if problems:
             raise UsageError("; ".join(problems))
-        import torch
 
-        if seed is not None:
-            torch.manual_seed(seed)
-        prompt_ids = tokenize(self.tokenizer, [prompt])[0] if prompt else []
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            new = self._sample([self.eot_id] + prompt_ids, n, temperature=temperature, top_k=top_k,
-                               top_p=top_p, max_new_tokens=max_new_tokens,
-                               min_new_tokens=min(min_new_tokens, max_new_tokens))
-        results = []
-        head = self.tokenizer.decode(prompt_ids, skip_special_tokens=True)
-        for seq in new:
-            used = len(seq)  # each sample ends at its first stop token, or at max_new_tokens
-            # Decoded with the prompt, since some tokenizers drop a leading space decoded alone.
-            full = self.tokenizer.decode(prompt_ids + seq, skip_special_tokens=True)
-            # Only what the bot wrote is cut: the prompt may hold line breaks of its own.
-            text = prompt + LINE_BREAKS.split(full[len(head):], 1)[0].rstrip()
-            copied = None
-            if copies != "keep" and self.copies is not None:
-                copied = self.copies.copied(text)
-            if copies == "drop" and copied:
-                continue
-            results.append(Generated(text, prompt, copied, used))
-        return results
+    def _post(self, prompt: str, prompt_ids: list[int], head: str, seq: list[int], copies: str) -> Generated:
+        """One sample's tokens (ending at its first stop token, or at the maximum) as a post."""
+        # Decoded with the prompt, since some tokenizers drop a leading space decoded alone.
+        full = self.tokenizer.decode(prompt_ids + seq, skip_special_tokens=True)
+        # Only what the bot wrote is cut: the prompt may hold line breaks of its own.
+        text = prompt + LINE_BREAKS.split(full[len(head):], 1)[0].rstrip()
+        copied = None
+        if copies != "keep" and self.copies is not None:
+            copied = self.copies.copied(text)
+        return Generated(text, prompt, copied, len(seq))
 
     def _sample(self, ids: list[int], n: int, *, temperature: float, top_k: int, top_p: float,
-                max_new_tokens: int, min_new_tokens: int) -> list[list[int]]:
+                max_new_tokens: int, min_new_tokens: int,
+                on_done: Callable[[int, list[int]], bool] | None = None) -> list[list[int]]:
         """Token ids of ``n`` samples continuing ``ids``, each ending at its first stop token.
 
         One batch with the KV cache, like ``model.generate``, but a sample that has stopped leaves the
@@ -215,6 +273,9 @@ class Bot:
         what the long ones need; and sampling works on the top-k candidates instead of sorting the whole
         vocabulary at every step. The distribution is transformers' own: temperature, then top-k, then
         top-p (the smallest set of tokens whose probability reaches ``top_p``).
+
+        ``on_done(row, tokens)`` is called as each sample ends (rows of one step in order); when it
+        returns True, sampling stops there and the samples still writing stay unfinished.
         """
         import torch
 
@@ -233,11 +294,17 @@ class Bot:
                 logits[:, stops] = float("-inf")
             picked = _pick(logits, temperature, top_k, top_p)
             stopped = torch.isin(picked, stops)
+            last = step == max_new_tokens - 1
+            ended = []
             for r, t, s in zip(rows.tolist(), picked.tolist(), stopped.tolist()):
                 if not done[r]:
                     samples[r].append(t)
-                    done[r] = s
-            if all(done) or step == max_new_tokens - 1:
+                    if s or last:
+                        done[r] = True
+                        ended.append(r)
+            if on_done is not None and any(on_done(r, samples[r]) for r in ended):  # stops at the first True
+                break
+            if all(done):
                 break
             if can_drop and bool(stopped.any()):
                 keep = (~stopped).nonzero().squeeze(1)
@@ -246,6 +313,13 @@ class Bot:
             out = model(input_ids=picked[:, None], past_key_values=cache, use_cache=True)
             logits = out.logits[:, -1, :].float()
         return samples
+
+
+def _next_batch(missing: int, kept: int, drawn: int, limit: int) -> int:
+    """Samples to draw for ``missing`` more posts: as many as the share kept so far says it takes (at
+    least one in three counted as kept, so a bad first batch does not ask for the whole bound at once)."""
+    rate = kept / drawn if drawn else 1.0
+    return max(1, min(math.ceil(missing / max(rate, 1 / DROP_SAMPLES)), limit - drawn))
 
 
 def _pick(logits, temperature: float, top_k: int, top_p: float):

@@ -2,11 +2,12 @@
 
 ``publish`` uploads a trained bot's folder to a model repository in one commit. Only an allow-list of
 files goes: the weights, the model and generation configs, the tokenizer, the card (``README.md``), the
-preview (``predictions.png``), ``stats.json``, ``training_config.json`` and ``metrics.json``. Never the
-posts (``*.jsonl``), checkpoints, optimizer or RNG state, tokens or the tracker's files. The JSON files
-are uploaded with secrets redacted and the home folder written ``~``. The card is rendered again with the
-repository's id before the upload, so that its "How to use" and thumbnail point at the repository, and
-the local card and ``hub.json`` are updated once the commit is made.
+preview (``predictions.png``), the accounts' avatars (``avatar-HANDLE.jpg``), ``stats.json``,
+``training_config.json`` and ``metrics.json``. Never the posts (``*.jsonl``), checkpoints, optimizer or RNG
+state, tokens or the tracker's files. The JSON files are uploaded with secrets redacted and the home folder
+written ``~``. The card is rendered again with the repository's id before the upload, so that its "How to
+use" and thumbnail point at the repository, and the local card and ``hub.json`` are updated once the
+commit is made.
 
 The token comes from ``token=``, else ``HF_TOKEN`` or ``hf auth login`` (``huggingface_hub.get_token``)
 and is never printed, logged or written. ``HF_ENDPOINT`` points the client at another Hub.
@@ -27,6 +28,7 @@ from typing import Any
 
 from .bot_folder import (ALLOW_PATTERNS, CARD_FILE, HUB_FILE, PREVIEW_FILE, SCRUBBED, BotFolder,  # noqa: F401
                          publishable_files, resolve_bot_folder)
+from .card.avatars import store_avatars
 from .card.card import render_card
 from .card.facts import HUB_ENDPOINT, card_data_from_folder
 from .errors import HubAuthError, HubError, InvalidRepoIdError
@@ -91,15 +93,12 @@ def repo_name(bot: str) -> str:
 
 
 def _public_json(path: Path) -> bytes:
-    """A JSON file as it may leave the machine: secrets redacted, the home folder written ``~``."""
-    from .redact import scrub
+    """A JSON file as it may leave the machine: secrets redacted, local paths made public
+    (``redact.public_paths``: a web-app visitor's folder left out, the home folder written ``~``)."""
+    from .redact import public_paths, scrub
 
     data = scrub(json.loads(path.read_text(encoding="utf-8")))
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    home = str(Path.home())
-    if len(home) > 1:
-        text = text.replace(json.dumps(home)[1:-1], "~")
-    return text.encode("utf-8")
+    return public_paths(json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 # --- the Hub -----------------------------------------------------------------------------------------
@@ -202,6 +201,8 @@ def publish(folder: str | Path, repo_id: str | None = None, private: bool = Fals
     if repo_id is not None:
         check_repo_id(repo_id)
     data = card_data_from_folder(path)
+    # The accounts' avatars go beside the card (a bot trained before they were copied gets them now).
+    data.avatar_files = store_avatars(path, data.accounts)
     files, skipped = _upload_list(path)
     if dry_run:
         target = repo_id or f"{DRY_RUN_NAMESPACE}/{repo_name(data.bot)}"

@@ -28,3 +28,21 @@ def datasets_dir() -> Path:
 
 def cache_dir() -> Path:
     return home() / "cache"
+
+
+def app_sessions_dir() -> Path:
+    """The web app's folders, one per visitor (``app.sessions``); each holds its own ``bots/`` and
+    ``datasets/``."""
+    return home() / "app" / "sessions"
+
+
+def free_name(path: Path) -> Path:
+    """``path`` when nothing is there (or only an empty folder), else the first free ``path-2``,
+    ``path-3``, ... beside it: what ``prepare`` and ``train`` write to instead of replacing a folder."""
+    path = Path(path)
+    n = 1
+    candidate = path
+    while candidate.exists() and not (candidate.is_dir() and not any(candidate.iterdir())):
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate

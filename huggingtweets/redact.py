@@ -77,3 +77,20 @@ def scrub(obj: Any, secrets: Sequence[str] | None = None) -> Any:
     if isinstance(obj, Path):
         return scrub_text(str(obj), secrets)
     return obj
+
+
+def public_paths(text: str) -> str:
+    """``text`` as it may be published: a path inside a web-app visitor's folder written relative to that
+    folder (its name identifies the visitor), and the home folder written ``~``.
+
+    Example: ``/home/me/.huggingtweets/app/sessions/9f3c.../datasets/a1/x`` -> ``datasets/a1/x``.
+    """
+    from .paths import app_sessions_dir
+
+    sessions = str(app_sessions_dir())
+    for form in (sessions, sessions.replace("\\", "\\\\")):  # as written, and as a JSON string holds it
+        text = re.sub(re.escape(form) + r"[/\\]+[^/\\\s\"']+[/\\]+", "", text)
+    home = str(Path.home())
+    if len(home) > 1:
+        text = text.replace(home, "~")
+    return text

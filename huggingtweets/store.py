@@ -167,3 +167,25 @@ class Store:
             "SELECT a.network, a.account, a.handle, COUNT(p.id) FROM accounts a LEFT JOIN posts p "
             "ON p.network=a.network AND p.account=a.account GROUP BY a.network, a.account "
             "ORDER BY a.network, a.account").fetchall()
+
+    def account_bytes(self) -> dict[tuple[str, str], int]:
+        """(network, account) -> about how many bytes its posts take: raw records, texts and ids (SQLite's
+        own overhead and indexes not counted)."""
+        rows = self.db.execute(
+            "SELECT network, account, SUM(length(raw) + length(CAST(text AS BLOB)) + length(CAST(id AS BLOB))) "
+            "FROM posts GROUP BY network, account")
+        return {(n, a): int(b or 0) for n, a, b in rows}
+
+    # -- deleting ------------------------------------------------------------------------------
+
+    def delete_account(self, network: str, account: str) -> int:
+        """Remove an account's posts (raw records included), profile and fetch state in one transaction,
+        then give the space back to the file system; return how many posts were removed."""
+        with self.transaction() as db:
+            posts = db.execute("DELETE FROM posts WHERE network=? AND account=?", (network, account)).rowcount
+            db.execute("DELETE FROM fetch_state WHERE network=? AND account=?", (network, account))
+            db.execute("DELETE FROM accounts WHERE network=? AND account=?", (network, account))
+        # Deleted rows' pages would otherwise stay in the file, and their old copies in the WAL file.
+        self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return posts

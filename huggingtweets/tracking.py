@@ -3,7 +3,8 @@
 A *preprocess* run logs the raw posts (artifact ``raw-dataset``) and the dataset folder
 (``train-dataset``); a *train* run logs the full resolved configuration, the metrics, the pretrained model
 (``pretrained-model``: a reference for a Hub model, the file for a local one), the fine-tuned model
-(``finetuned-model``) and a table of predictions (Input, Prediction).
+(``finetuned-model``) and a table of predictions (Input, Prediction), never one that copies a
+training post.
 
 Without a W&B login (no ``WANDB_API_KEY``, no ``api.wandb.ai`` entry in ``~/.netrc``) runs are offline:
 written under ``$HUGGINGTWEETS_HOME/wandb`` (or ``$WANDB_DIR``) and uploaded later with ``wandb sync DIR``.
@@ -42,7 +43,7 @@ from . import paths
 from .bot_folder import TRACKING_FILE
 from .dataset.folder import STATS_FILE, DatasetFolder, DatasetStats
 from .errors import DatasetError, TrackerError, UsageError
-from .redact import REDACTED, is_secret_key, scrub, scrub_text, secret_values  # noqa: F401 - also public here
+from .redact import REDACTED, is_secret_key, public_paths, scrub, scrub_text, secret_values  # noqa: F401 - also public here
 
 PROJECT = "huggingtweets"
 TRACKERS = ("auto", "wandb", "none")
@@ -142,7 +143,7 @@ class Tracker(Protocol):
 
     def log_model(self, model: str | Path, kind: str = "finetuned", **metadata: Any) -> None: ...
 
-    def log_predictions(self, prompt: str, predictions: Sequence[str]) -> None: ...
+    def log_predictions(self, prompt: str, predictions: Sequence[str | Mapping[str, Any]]) -> None: ...
 
     def run_urls(self) -> dict[str, str | None]: ...
 
@@ -177,7 +178,7 @@ class NoTracker:
     def log_model(self, model: str | Path, kind: str = "finetuned", **metadata: Any) -> None:
         pass
 
-    def log_predictions(self, prompt: str, predictions: Sequence[str]) -> None:
+    def log_predictions(self, prompt: str, predictions: Sequence[str | Mapping[str, Any]]) -> None:
         pass
 
     def run_urls(self) -> dict[str, str | None]:
@@ -338,10 +339,11 @@ class WandbTracker:
             art.add_reference(_hub_model_url(str(model)), name=str(model).replace("/", "--"), checksum=False)
             self.run.log_artifact(art, aliases=self._aliases())
 
-    def log_predictions(self, prompt: str, predictions: Sequence[str]) -> None:
+    def log_predictions(self, prompt: str, predictions: Sequence[str | Mapping[str, Any]]) -> None:
+        """Log the table of posts: strings, or ``generate``'s dicts (those marked ``copy`` are left out)."""
         import wandb
 
-        rows = [[scrub_text(prompt, self._secrets), scrub_text(p, self._secrets)] for p in predictions]
+        rows = prediction_rows(prompt, predictions, self._secrets)
         self.run.log({"predictions": wandb.Table(columns=["Input", "Prediction"], data=rows)})
 
     def finish(self, failed: bool = False) -> None:
@@ -359,6 +361,15 @@ class WandbTracker:
 
 
 # --- tracking.json -----------------------------------------------------------------------------------
+
+
+def prediction_rows(prompt: str, predictions: Sequence[str | Mapping[str, Any]],
+                    secrets: Sequence[str] = ()) -> list[list[str]]:
+    """The predictions table's rows (Input, Prediction), secrets scrubbed. A post that copies a training
+    post (a dict of ``generate`` with ``copy`` true) is never logged: the run may be public."""
+    texts = [p if isinstance(p, str) else p.get("text", "") for p in predictions
+             if isinstance(p, str) or not p.get("copy")]
+    return [[scrub_text(prompt, secrets), scrub_text(t, secrets)] for t in texts if t]
 
 
 def read_tracking_info(folder: str | Path) -> dict[str, Any]:
@@ -514,7 +525,8 @@ def _dataset_files(folder: Path, tmp: Path, secrets: Sequence[str]) -> list[tupl
     if (folder / STATS_FILE).is_file():
         clean = tmp / STATS_FILE
         stats = DatasetStats.read(folder / STATS_FILE).to_dict()
-        clean.write_text(json.dumps(scrub(stats, secrets), indent=2, ensure_ascii=False), encoding="utf-8")
+        clean.write_text(public_paths(json.dumps(scrub(stats, secrets), indent=2, ensure_ascii=False)),
+                         encoding="utf-8")
         files.append((STATS_FILE, clean))
     return files
 

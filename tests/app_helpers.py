@@ -31,6 +31,13 @@ def sample_archive(tmp: Path) -> tuple[Path, str]:
     return archive(tmp / "sample-archive.zip", "sample_keeper", n=400), "sample_keeper"
 
 
+def open_page(client):
+    """A test client as the page is: its session started, and its CSRF token sent with every request."""
+    client.get("/")
+    client.headers["X-CSRF-Token"] = client.get("/api/state").json()["csrf"]
+    return client
+
+
 def wait_for(get: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool],
              timeout: float = 60, every: float = 0.2) -> dict[str, Any]:
     deadline = time.monotonic() + timeout

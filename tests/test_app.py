@@ -19,11 +19,11 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from huggingtweets import paths  # noqa: E402
 from huggingtweets.app import Settings, create_app  # noqa: E402
-from huggingtweets.app.sessions import COOKIE, safe_filename  # noqa: E402
+from huggingtweets.app.sessions import COOKIE, folder_key, safe_filename  # noqa: E402
 from huggingtweets.app.share import ai_notice, share_links, share_text  # noqa: E402
 
-from app_helpers import (CHROMIUM, CHROMIUM_ARGS, LiveServer, archive, sample_archive,  # noqa: E402
-                         wait_for)
+from app_helpers import (CHROMIUM, CHROMIUM_ARGS, LiveServer, archive, open_page,  # noqa: E402
+                         sample_archive, wait_for)
 
 TOKEN = "hf_SeCrEtTokenThatMustNeverBeSeen0123456789"
 
@@ -38,12 +38,11 @@ def tiny_base(tmp_path_factory):
 
 def client(app) -> TestClient:
     c = TestClient(app, base_url="http://127.0.0.1")
-    c.get("/")
-    return c
+    return open_page(c)
 
 
 def session_folder(c: TestClient) -> Path:
-    return paths.home() / "app" / "sessions" / c.cookies[COOKIE]
+    return paths.home() / "app" / "sessions" / folder_key(c.cookies[COOKIE])
 
 
 def prepare(c: TestClient, zip_path: Path, name: str | None = None) -> dict:
@@ -115,7 +114,7 @@ def test_a_crafted_cookie_gets_a_fresh_session_not_another_folder():
         assert r.status_code == 200
         new = r.cookies.get(COOKIE)
         assert new and new != "../../etc" and len(new) == 43
-        assert (paths.home() / "app" / "sessions" / new / "session.json").is_file()
+        assert (paths.home() / "app" / "sessions" / folder_key(new) / "session.json").is_file()
         assert r.json()["dataset"] is None
 
 
@@ -127,7 +126,7 @@ def test_an_upload_named_like_a_path_stays_in_the_session_folder(tmp_path, name)
     watched = home.parent  # the temp HOME: anything written outside the session would land around here
     before = all_files(watched)
     with TestClient(create_app(), base_url="http://127.0.0.1") as c:
-        c.get("/")
+        open_page(c)
         folder = session_folder(c)
         prepare(c, zip_path, name)
         new = all_files(watched) - before
@@ -147,8 +146,8 @@ def test_two_sessions_do_not_see_each_others_data(tmp_path):
     b_zip = archive(tmp_path / "b.zip", "marsh_warbler", n=250, seed=2)
     app = create_app()
     with TestClient(app, base_url="http://127.0.0.1") as a, TestClient(app, base_url="http://127.0.0.1") as b:
-        a.get("/")
-        b.get("/")
+        open_page(a)
+        open_page(b)
         assert a.cookies[COOKIE] != b.cookies[COOKIE]
         assert b.get("/api/state").json()["dataset"] is None
         sa = prepare(a, a_zip)
@@ -172,7 +171,7 @@ def test_two_sessions_do_not_see_each_others_data(tmp_path):
 def test_a_restarted_server_shows_the_same_session(tmp_path):
     zip_path = archive(tmp_path / "a.zip", "marsh_warbler")
     with TestClient(create_app(), base_url="http://127.0.0.1") as c:
-        c.get("/")
+        open_page(c)
         cookie = c.cookies[COOKIE]
         before = prepare(c, zip_path)["dataset"]
     with TestClient(create_app(), base_url="http://127.0.0.1", cookies={COOKIE: cookie}) as c:
@@ -183,7 +182,7 @@ def test_a_restarted_server_shows_the_same_session(tmp_path):
 
 def test_errors_appear_as_one_line():
     with TestClient(create_app(), base_url="http://127.0.0.1") as c:
-        c.get("/")
+        open_page(c)
         r = c.post("/api/prepare", data={"kind0": "x", "value0": "../../etc/passwd"})
         state = wait_for(lambda: c.get("/api/state").json(), lambda s: s["prepare"]["status"] != "running") \
             if r.status_code == 202 else {"prepare": {"status": "error", "error": r.json()["error"]}}
@@ -237,7 +236,7 @@ def test_the_token_is_not_echoed_logged_or_stored_when_publishing_fails(tiny_bas
     hub = pytest.importorskip("huggingtweets.hub")
     app = create_app()
     with TestClient(app, base_url="http://127.0.0.1") as c:
-        c.get("/")
+        open_page(c)
         _seed_model(app, c, tiny_base, tmp_path)
         # The real upload, to a Hub that does not answer (a closed port on this machine).
         with socket.socket() as s:
@@ -273,7 +272,7 @@ def test_the_token_reaches_publish_and_nothing_else(tiny_base, tmp_path, monkeyp
     monkeypatch.setattr(hub, "publish", fake_publish)
     app = create_app()
     with TestClient(app, base_url="http://127.0.0.1") as c:
-        c.get("/")
+        open_page(c)
         folder = _seed_model(app, c, tiny_base, tmp_path)
         r = c.post("/api/publish", json={"repo_id": "me/bot", "token": TOKEN})
         assert r.status_code == 200, r.text
@@ -292,8 +291,8 @@ def test_the_token_reaches_publish_and_nothing_else(tiny_base, tmp_path, monkeyp
 def test_jobs_queue_one_at_a_time_and_cancel_keeps_a_checkpoint(tmp_path, tiny_base):
     app = create_app(Settings(default_base_model=str(tiny_base)))
     with TestClient(app, base_url="http://127.0.0.1") as a, TestClient(app, base_url="http://127.0.0.1") as b:
-        a.get("/")
-        b.get("/")
+        open_page(a)
+        open_page(b)
         assert prepare(a, archive(tmp_path / "a.zip", "marsh_warbler"))["prepare"]["status"] == "done"
         assert prepare(b, archive(tmp_path / "b.zip", "reed_bunting", account_id="99"))["prepare"]["status"] == "done"
         state_a = lambda: a.get("/api/state").json()["training"]  # noqa: E731
@@ -336,7 +335,7 @@ def test_a_bot_trained_in_the_app_has_the_files_of_one_trained_on_the_command_li
 
     app = create_app(Settings(default_base_model=str(tiny_base)))
     with TestClient(app, base_url="http://127.0.0.1") as a:
-        a.get("/")
+        open_page(a)
         assert prepare(a, archive(tmp_path / "a.zip", "marsh_warbler"))["prepare"]["status"] == "done"
         assert a.post("/api/train", json={"max_steps": 3}).status_code == 202
         t = wait_for(lambda: a.get("/api/state").json()["training"], lambda t: t["status"] in ("done", "failed"),
@@ -385,7 +384,8 @@ def test_three_steps_in_headless_chromium(tmp_path, tiny_base):
             assert page.is_hidden("#prepare-error")
 
             # Step 2: train on the tiny model; the progress bar fills up.
-            assert page.input_value("#base-model") == str(tiny_base)
+            assert page.input_value("#base-model") == ""  # the server's default, a folder named, not shown
+            assert page.get_attribute("#base-model", "placeholder") == "default: tiny"
             page.click("#step2 summary")
             page.fill("#max-steps", "12")
             page.click("#train")

@@ -127,7 +127,8 @@ def test_card_follows_the_seeds(tmp_path, n):
     assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert meta["license"] == "apache-2.0" and meta["language"] == "en"
     assert meta["library_name"] == "transformers" and meta["pipeline_tag"] == "text-generation"
-    assert "thumbnail" not in meta  # not pushed yet: no URL exists for the image
+    assert meta["thumbnail"] == "predictions.png"  # not pushed yet: the image beside the card
+    assert '![Posts the bot wrote from "My dream is"](predictions.png)' in card
 
     label = "🤖 AI CYBORG 🤖" if n > 1 else "🤖 AI BOT 🤖"
     other = "🤖 AI BOT 🤖" if n > 1 else "🤖 AI CYBORG 🤖"
@@ -151,7 +152,7 @@ def test_card_follows_the_seeds(tmp_path, n):
     assert "GPT-2" not in card and "gpt2" not in card
     assert "[SmolLM2-135M-Instruct](https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct)" in card
     assert "/runs/" not in card and "/resolve/main/" not in card
-    assert f"model={str(folder.resolve())!r})" in card
+    assert f"model={folder.name!r})" in card and str(tmp_path) not in card
     assert "I am an AI, not @" in card and "must not be presented as their words" in card
     assert "Validation bits per character | 1.2345" in card and "Learning rate: 0.0002" in card
 
@@ -163,10 +164,15 @@ def test_model_card_loads_and_metadata_validates(tmp_path):
     finalize_bot(folder, PREDICTIONS)
     card = ModelCard.load(folder / "README.md")
     meta = card.data.to_dict()
-    assert check_metadata(meta) == []
+    assert meta["thumbnail"] == "predictions.png" and check_metadata(meta, folder) == []
     assert ModelCardData(**meta).to_dict() == meta
+    # A relative thumbnail is the name of a file beside the card, nothing else.
+    for bad, where in [("predictions.png", None), ("missing.png", folder), ("../predictions.png", folder),
+                       (str(folder / "predictions.png"), folder)]:
+        assert check_metadata({**meta, "thumbnail": bad}, where) == [
+            f"thumbnail {bad!r} is neither a URL nor a file of the bot's folder"]
     assert sections(card.text) == SEED_SECTIONS
-    assert check_metadata({**meta, "license": "GPL v3", "base_model": "smollm2"}) == [
+    assert check_metadata({**meta, "license": "GPL v3", "base_model": "smollm2"}, folder) == [
         "license 'GPL v3' is not a Hub license id", "base_model 'smollm2' is not a Hub repo id (OWNER/NAME)"]
 
 
@@ -341,11 +347,13 @@ def test_card_data_is_plain(tmp_path):
         assert check_metadata({"tags": ["huggingtweets"], "widget": [{"text": "My dream is"}]}) == []
 
 
-def test_the_cards_snippet_runs_on_a_real_model_folder(tmp_path):
-    """The card promises three lines of transformers code: run them, as written in the card."""
+def test_the_cards_snippet_runs_on_a_real_model_folder(tmp_path, monkeypatch):
+    """The card promises three lines of transformers code: run them, as written in the card, beside the
+    folder (the card names the folder, never its absolute path)."""
     from tiny_model import save_tiny_model
 
     folder = make_bot_folder(tmp_path, 1, weights=False)
+    monkeypatch.chdir(folder.parent)
     save_tiny_model(folder)
     finalize_bot(folder, PREDICTIONS[:2])
     card = (folder / "README.md").read_text()
@@ -354,3 +362,103 @@ def test_the_cards_snippet_runs_on_a_real_model_folder(tmp_path):
     exec(snippet.replace("num_return_sequences=5", "num_return_sequences=2, max_new_tokens=5"), scope)
     out = scope["generator"]("My dream is", num_return_sequences=2, max_new_tokens=5)
     assert len(out) == 2 and all(o["generated_text"].startswith("My dream is") for o in out)
+
+
+def _save_image(path: Path, size=(64, 64), colour=(250, 10, 10)) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def _set_user(folder: Path, **values) -> None:
+    """Change the first account of the folder's ``stats.json``."""
+    stats = json.loads((folder / "stats.json").read_text())
+    stats["users"][0].update(values)
+    (folder / "stats.json").write_text(json.dumps(stats))
+
+
+def test_card_links_the_accounts_own_avatar_copied_beside_it(tmp_path):
+    from PIL import Image
+
+    from huggingtweets import paths
+    from huggingtweets.bot_folder import publishable_files
+    from huggingtweets.card import write_card
+
+    cached = _save_image(paths.cache_dir() / "avatars" / "x-waitforgot.png", (1000, 800))  # an archive import's
+    folder = make_bot_folder(paths.bots_dir(), 2)
+    _save_image(folder / "avatar-someone-else.jpg")  # of an account the bot no longer has: not published
+    finalize_bot(folder, PREDICTIONS)
+    card = (folder / "README.md").read_text()
+    assert sorted(p.name for p in folder.glob("avatar-*")) == ["avatar-waitforgot.jpg"]
+
+    # The image the preview draws, copied beside the card and linked by its name; the other account has none.
+    assert '<img src="avatar-waitforgot.jpg" alt="@waitforgot"' in card
+    assert "pbs.twimg.com" not in card and ">B</div>" in card and card.count("border-radius: 50%") == 2
+    with Image.open(folder / "avatar-waitforgot.jpg") as im:
+        assert im.format == "JPEG" and im.size == (400, 320) and not im.getexif()
+        assert all(abs(a - b) < 8 for a, b in zip(im.getpixel((200, 160)), (250, 10, 10)))
+    with Image.open(folder / "predictions.png") as im:  # the preview shows the same face (centre of its disc)
+        assert all(abs(a - b) < 8 for a, b in zip(im.convert("RGB").getpixel((112, 110)), (250, 10, 10)))
+    assert folder / "avatar-waitforgot.jpg" in publishable_files(folder)[0]
+    # Before publishing, "How to use" names the folder, relative to the home.
+    assert f"model={folder.name!r})" in card and f"(`bots/{folder.name}` in the huggingtweets home)" in card
+
+    # The folder keeps its copy when the original is gone (the bot moved to another machine).
+    cached.unlink()
+    write_card(folder)
+    assert '<img src="avatar-waitforgot.jpg"' in (folder / "README.md").read_text()
+    assert card_data_from_folder(folder).accounts[0].avatar_path == str(folder / "avatar-waitforgot.jpg")
+
+
+def test_only_real_images_are_copied_and_never_the_default_silhouette(tmp_path, monkeypatch):
+    from huggingtweets import paths
+
+    silhouette = "https://abs.twimg.com/sticky/default_profile_images/default_profile_400x400.png"
+    folder = make_bot_folder(tmp_path, 1)
+    _set_user(folder, avatar_url=silhouette,
+              avatar_path=str(_save_image(tmp_path / "default_profile_400x400.png")))
+    cache = paths.cache_dir() / "avatars"
+    cache.mkdir(parents=True)
+    (cache / "x-waitforgot.jpg").write_bytes(b"<html>not an image</html>")
+    with pytest.warns(preview_mod.PreviewWarning, match="avatar x-waitforgot.jpg"):
+        finalize_bot(folder, PREDICTIONS)
+    card = (folder / "README.md").read_text()
+    assert "default_profile" not in card and "<img" not in card and ">W</div>" in card  # the initial
+    assert not list(folder.glob("avatar-*"))
+
+    from huggingtweets.card import avatars
+
+    (cache / "x-waitforgot.jpg").unlink()
+    _save_image(cache / "x-waitforgot.png", (300, 300))
+    monkeypatch.setattr(avatars, "MAX_SOURCE_BYTES", 100)  # too large a file is not taken either
+    assert avatars.store_avatars(folder, card_data_from_folder(folder).accounts) == {}
+    monkeypatch.setattr(avatars, "MAX_SOURCE_PIXELS", 300 * 299)
+    monkeypatch.setattr(avatars, "MAX_SOURCE_BYTES", 10 << 20)
+    assert avatars.store_avatars(folder, card_data_from_folder(folder).accounts) == {}
+
+    assert avatars.avatar_file_name("Alice@Mastodon.Social") == "avatar-alice-mastodon.social.jpg"
+    assert avatars.avatar_file_name("../../etc/x") == "avatar-etc-x.jpg"
+    two = [preview_mod.Account(handle="a@b"), preview_mod.Account(handle="A-B")]
+    assert avatars.avatar_file_names(two) == {"a@b": "avatar-a-b.jpg", "A-B": "avatar-a-b-2.jpg"}
+
+
+def test_card_never_names_the_home_or_a_session_folder(tmp_path):
+    """A web-app session's folder name is its login secret: the card names the bot's folder by its name."""
+    import secrets
+
+    from huggingtweets import paths
+
+    session_id = secrets.token_urlsafe(32)  # as the web app names a visitor's folder
+    session = paths.home() / "app" / "sessions" / session_id
+    (session / "my-base").mkdir(parents=True)
+    folder = make_bot_folder(session / "bots", 1, training_config={
+        "base_model": {"name": str(session / "my-base"), "kind": "folder", "location": str(session / "my-base")}})
+    _set_user(folder, avatar_path=str(_save_image(session / "uploads" / "face.png")))
+    finalize_bot(folder, PREDICTIONS)
+    card = (folder / "README.md").read_text()
+    for private in (session_id, str(paths.home()), str(Path.home()), str(tmp_path), str(folder.resolve())):
+        assert private not in card
+    assert '<img src="avatar-waitforgot.jpg"' in card and f"model={folder.name!r})" in card
+    assert "in the huggingtweets home" not in card  # not a bot of the home: its name alone

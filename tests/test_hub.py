@@ -10,7 +10,7 @@ import pytest
 from fake_hub import FakeHub
 from test_card import PREDICTIONS, front_matter, make_bot_folder, run_cli
 
-from huggingtweets.card import finalize_bot
+from huggingtweets.card import check_metadata, finalize_bot
 from huggingtweets.errors import HubAuthError, HubError, InvalidRepoIdError, ModelFolderError
 from huggingtweets.hub import check_repo_id, publish, repo_name, unpublish
 
@@ -83,6 +83,32 @@ def test_publish_uploads_one_commit_and_points_the_card_at_the_repo(bot, hub, ca
     assert out.startswith(f"Published 10 files to {hub.url}/bots-org/cyborg\n")
     assert TOKEN not in out
     assert len(hub.repos["bots-org/cyborg"].commits) == 1
+
+
+def test_publish_uploads_the_avatar_and_points_the_thumbnail_at_the_repo(tmp_path, hub):
+    from PIL import Image
+
+    from huggingtweets import paths
+
+    folder = make_bot_folder(tmp_path, 1)
+    finalize_bot(folder, PREDICTIONS)
+    assert front_matter((folder / "README.md").read_text())["thumbnail"] == "predictions.png"
+    # Cached after training (a bot trained before avatars were copied): publishing copies it.
+    (paths.cache_dir() / "avatars").mkdir(parents=True)
+    Image.new("RGB", (64, 64), (250, 10, 10)).save(paths.cache_dir() / "avatars" / "x-waitforgot.png")
+    assert "avatar-waitforgot.jpg" in [f.path_in_repo for f in publish(folder, dry_run=True).files]
+
+    publish(folder, repo_id="jane/waitforgot")
+    repo = hub.repos["jane/waitforgot"]
+    assert repo.files["avatar-waitforgot.jpg"] == (folder / "avatar-waitforgot.jpg").read_bytes()
+    card = repo.files["README.md"].decode()
+    assert '<img src="avatar-waitforgot.jpg" alt="@waitforgot"' in card and "pbs.twimg.com" not in card
+    assert front_matter(card)["thumbnail"] == f"{hub.url}/jane/waitforgot/resolve/main/predictions.png"
+    assert check_metadata(front_matter(card)) == []
+    assert "model='jane/waitforgot')" in card and "is the bot's folder" not in card
+
+    unpublish("jane/waitforgot", folder=folder)  # back to a local card: the image beside it
+    assert front_matter((folder / "README.md").read_text())["thumbnail"] == "predictions.png"
 
 
 def test_unpublish_deletes_the_repo(bot, hub, capsys):
@@ -236,3 +262,22 @@ def test_metadata_refused_by_the_hub_is_one_clear_error(tmp_path, hub):
     with pytest.raises(HubError, match=r"^the Hub refused the card's metadata: .*license"):
         publish(folder, repo_id="jane/bad-meta")
     assert hub.repos["jane/bad-meta"].commits == []  # nothing was committed
+
+
+def test_a_web_app_bot_publishes_no_path_of_its_visitors_folder(hub):
+    from huggingtweets.paths import app_sessions_dir
+
+    session = app_sessions_dir() / ("f00d" * 16)  # a visitor's folder: its name identifies the visitor
+    folder = make_bot_folder(session / "bots", 1)
+    stats = json.loads((folder / "stats.json").read_text())
+    stats["settings"]["sources"] = [f"file:{session}/uploads/posts.csv"]
+    (folder / "stats.json").write_text(json.dumps(stats))
+    config = json.loads((folder / "training_config.json").read_text())
+    config["dataset"] = {"path": str(session / "datasets" / "a1b2"), "bot": "x"}
+    (folder / "training_config.json").write_text(json.dumps(config))
+    finalize_bot(folder, PREDICTIONS)
+    repo = hub.repos[publish(folder, repo_id="jane/web-bot").repo_id]
+    published = b"".join(repo.files[name] for name in ("stats.json", "training_config.json", "README.md"))
+    assert b"f00d" * 16 not in published and str(session).encode() not in published
+    assert json.loads(repo.files["stats.json"])["settings"]["sources"] == ["file:uploads/posts.csv"]
+    assert json.loads(repo.files["training_config.json"])["dataset"]["path"] == "datasets/a1b2"

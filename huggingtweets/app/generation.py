@@ -3,6 +3,16 @@
 The first prompt pays for starting the process and loading the model (seconds); later prompts only
 for sampling. At most ``max_workers`` models stay loaded; the least recently used idle one is stopped
 to make room, so many visitors cannot fill the machine's memory.
+
+Posts come back free of copies of training posts (the worker leaves them out and writes others), so
+what the page shows, shares and draws never repeats the account's own posts. ``on_post`` hears each
+post (``{"text", "prompt", "copy", "tokens"}``) as it ends, to show it at once; ``on_event`` hears the
+worker's lines themselves (``runner``'s docstring):
+
+    {"event": "post", "text", "prompt", "copy", "tokens", "done", "n"}    one per post, shorter first
+    {"event": "done", "samples", "dropped", "threads", "note"?}           then the list is returned
+
+The returned list holds the same posts in the order they were sampled.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -30,7 +40,7 @@ class Worker:
             self.proc = subprocess.Popen(
                 [python, "-m", "huggingtweets.app.runner", "generate", str(folder)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, start_new_session=True,
-                env=_child_env())
+                env=_child_env("generate"))
         self.ready = False
         self.log_path = log_path
 
@@ -43,7 +53,8 @@ class Worker:
                                   f"see {self.log_path}")
         return orjson.loads(line)
 
-    def generate(self, prompt: str, n: int, seed: int | None) -> list[dict[str, Any]]:
+    def generate(self, prompt: str, n: int, seed: int | None,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
         with self.lock:
             self.last_used = time.monotonic()
             if not self.ready:
@@ -59,9 +70,15 @@ class Worker:
             except BrokenPipeError:
                 raise GenerationError(f"the generation process stopped; see {self.log_path}") from None
             answer = self._read()
+            while answer.get("event") == "post":  # each post as it ends, then the answer
+                if on_event is not None:
+                    on_event(answer)
+                answer = self._read()
             self.last_used = time.monotonic()
         if "error" in answer:
             raise GenerationError(answer["error"])
+        if on_event is not None:
+            on_event({"event": "done", **{k: v for k, v in answer.items() if k != "predictions"}})
         return answer["predictions"]
 
     def busy(self) -> bool:
@@ -95,9 +112,16 @@ class Generators:
         self._lock = threading.Lock()
 
     def generate(self, folder: Path, prompt: str, n: int = 10, seed: int | None = None,
-                 log_path: Path | None = None) -> list[dict[str, Any]]:
+                 log_path: Path | None = None, on_post: Callable[[dict[str, Any]], None] | None = None,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
         """Write ``n`` posts with the model in ``folder``; start its worker if needed.
 
+        None of them copies a training post: such samples are left out and others written (``on_event``'s
+        ``done`` event says how many, and its ``note`` what to tell the visitor).
+
+        Args:
+            on_post: called (in this thread) with each post as it ends, as the returned list holds it.
+            on_event: called (in this thread) with each ``post`` event as the post ends, then ``done``.
         Raises:
             GenerationError: the worker could not load the model or stopped.
             UsageError: a bad setting (from ``Bot.generate``).
@@ -112,8 +136,15 @@ class Generators:
                 self._make_room()
                 w = self._workers[folder] = Worker(folder, self.python,
                                                    log_path or folder.parent / "generate.log")
+
+        def heard(event: dict[str, Any]) -> None:
+            if on_post is not None and event.get("event") == "post":
+                on_post({k: event[k] for k in ("text", "prompt", "copy", "tokens")})
+            if on_event is not None:
+                on_event(event)
+
         try:
-            return w.generate(prompt, n, seed)
+            return w.generate(prompt, n, seed, heard if on_post or on_event else None)
         except GenerationError:
             with self._lock:
                 if self._workers.get(folder) is w and not w.alive():

@@ -153,7 +153,7 @@ class TrainingQueue:
                 [self.python, "-m", "huggingtweets.app.runner", "train", str(job.folder / "job.json")],
                 stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
                 # Its own session: a Ctrl-C meant for the server reaches the job only as our SIGTERM.
-                start_new_session=True, env=_child_env())
+                start_new_session=True, env=_child_env("train"))
         with self._cond:
             job._proc, job.pid = proc, proc.pid
             if self._closed:
@@ -226,10 +226,15 @@ def _signal(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(role: str = "train") -> dict[str, str]:
+    """The environment of a worker process (``train`` or ``generate``): its threads are sized before it
+    imports torch, so a training run and a visitor's posts share the cores (``hardware.worker_env``)."""
+    from ..training.hardware import worker_env
+
     env = dict(os.environ)
     # The worker must import this very package, also when the server runs from a source checkout.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.update(worker_env(role))
     return env

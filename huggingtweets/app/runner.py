@@ -10,8 +10,15 @@ training run is a SIGTERM, which the training loop turns into a checkpoint at th
         "error".
     python -m huggingtweets.app.runner generate MODEL_FOLDER
         Loads the model once, writes {"event": "ready"}, then answers each request line on stdin
-        ({"prompt", "n", "seed"}) with {"predictions": [...]} or {"error": "..."}.
+        ({"prompt", "n", "seed"}, optionally "copies": "drop" (the default), "mark" or "keep"): one
+        {"event": "post", "text", "prompt", "copy", "tokens", "done", "n"} line as each post ends
+        (shorter posts first; ``done`` counts the posts so far), then {"predictions": [...], "samples",
+        "dropped", "threads"} (plus "note" when copies were left out), or {"error": "..."}.
+        Posts that copy a training post are left out and replaced by more samples (up to 3 x n), so
+        nothing the page shows, shares or draws copies one; "note" says what to tell the visitor.
 
+Each worker computes on its share of the cores (``training.hardware``: the rule): the training worker's
+is sized by the server before it starts (``jobs._child_env``), the generation worker's at each request.
 Anything the libraries print goes to stderr, so stdout carries only these lines.
 """
 
@@ -108,8 +115,12 @@ def run_training(job_file: Path, emit: Callable[[dict[str, Any]], None]) -> int:
 def run_generation(folder: Path, requests: TextIO, emit: Callable[[dict[str, Any]], None]) -> int:
     from ..errors import HuggingTweetsError
     from ..generate import Bot
+    from ..training.base_models import require
+    from ..training.hardware import usable_cores, use_threads
 
     try:
+        require("torch")  # first: the pools keep their size until each request sets its share
+        use_threads(usable_cores())
         bot = Bot.load(folder)
     except HuggingTweetsError as e:
         emit({"event": "error", "error": str(e)})
@@ -119,9 +130,7 @@ def run_generation(folder: Path, requests: TextIO, emit: Callable[[dict[str, Any
         if not line.strip():
             continue
         try:
-            req = orjson.loads(line)
-            posts = bot.generate(req.get("prompt", ""), int(req.get("n", 10)), seed=req.get("seed"))
-            emit({"predictions": [p.to_dict() for p in posts]})
+            emit(answer(bot, orjson.loads(line), emit))
         except HuggingTweetsError as e:
             emit({"error": str(e)})
         except Exception as e:  # noqa: BLE001 - one request failing must not end the worker
@@ -130,6 +139,44 @@ def run_generation(folder: Path, requests: TextIO, emit: Callable[[dict[str, Any
             traceback.print_exc()
             emit({"error": f"generation failed: {type(e).__name__}: {e}".splitlines()[0]})
     return 0
+
+
+def answer(bot, req: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """One request: each post emitted as it ends, and the final message returned (see the module)."""
+    from ..training.hardware import generation_threads, use_threads
+
+    n = int(req.get("n", 10))
+    threads = use_threads(generation_threads())  # a training run may have started since the last one
+    done = 0
+
+    def on_post(post) -> None:
+        nonlocal done
+        done += 1
+        emit({"event": "post", **post.to_dict(), "done": done, "n": n})
+
+    posts = bot.generate(req.get("prompt", ""), n, seed=req.get("seed"), copies=req.get("copies", "drop"),
+                         on_post=on_post)
+    final: dict[str, Any] = {"predictions": [p.to_dict() for p in posts], "samples": posts.samples,
+                             "dropped": posts.dropped, "threads": threads}
+    note = copies_note(n, len(posts), posts.samples, posts.dropped)
+    if note:
+        final["note"] = note
+    return final
+
+
+def copies_note(asked: int, got: int, samples: int, dropped: int) -> str | None:
+    """What to tell a visitor when posts that copy a training post were left out (None: none were)."""
+    if not dropped:
+        return None
+    if not got:
+        return (f"Every one of the {samples} posts written copied a post of the account, so none is shown: "
+                f"the bot has learnt those posts by heart. Try another prompt, or train again on more posts.")
+    if got < asked:
+        return (f"Only {got} of {asked} posts: {dropped} of the {samples} written copied a post of the "
+                f"account and were left out.")
+    if dropped == 1:
+        return "1 post that copied a post of the account was left out and written again."
+    return f"{dropped} posts that copied a post of the account were left out and written again."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     events = _event_stream()
     emit = _emitter(events)
     if args[0] == "train":
+        from ..training.hardware import lower_priority
+
+        lower_priority()  # on 2-3 cores, a visitor's posts go first (the rule: training.hardware)
         return run_training(Path(args[1]), emit)
     return run_generation(Path(args[1]), sys.stdin, emit)
 

@@ -1,13 +1,17 @@
 """One working folder per visitor: a random session id in a cookie names it, and nothing else can.
 
 Everything a visitor makes (uploads, the post store, the dataset, the model, the card) lives under
-``$HUGGINGTWEETS_HOME/app/sessions/<id>/``, so two people using the app at once never see each other's
+``$HUGGINGTWEETS_HOME/app/sessions/<key>/``, so two people using the app at once never see each other's
 data or models. The id is 32 random bytes; a cookie that is not exactly that shape is ignored and a new
-session is started, so a crafted cookie cannot name a folder outside ``sessions/``.
+session is started, so a crafted cookie cannot name a folder outside ``sessions/``. The folder's name
+``<key>`` is a hash of the id, not the id: paths end up in files that leave the machine (a dataset's
+``stats.json`` names its uploads, a model's ``training_config.json`` its dataset), and the id is the
+visitor's login, while the hash gives nothing to log in with.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import shutil
@@ -29,7 +33,7 @@ _SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def sessions_dir() -> Path:
-    return paths.home() / "app" / "sessions"
+    return paths.app_sessions_dir()
 
 
 def new_session_id() -> str:
@@ -38,6 +42,12 @@ def new_session_id() -> str:
 
 def valid_session_id(value: str | None) -> bool:
     return bool(value) and bool(_ID_RE.match(value))
+
+
+def folder_key(session_id: str) -> str:
+    """The name of a session's folder: 32 hex digits of the id's SHA-256, which cannot be turned back into
+    the id (the cookie)."""
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()[:32]
 
 
 def safe_filename(name: str, default: str = "upload") -> str:
@@ -68,7 +78,8 @@ class Session:
     """A visitor's working folder and what the page shows of it.
 
     ``data`` is saved to ``session.json`` after each change, so a restarted server shows the same
-    dataset, model and predictions. It never holds a secret.
+    dataset, model and predictions. Its only secret is the page's CSRF token, of no use without the
+    cookie (the folder's own name).
     """
 
     id: str
@@ -78,6 +89,17 @@ class Session:
     """What is only in memory: progress of a download, the running training job."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     last_seen: float = field(default_factory=time.time)
+    deleted: bool = False
+    """Set by ``Sessions.delete``: nothing of this session is written again (a finishing job's save)."""
+
+    @property
+    def csrf(self) -> str:
+        """The token the page sends with every request that changes something (made on first use)."""
+        with self.lock:
+            if not isinstance(self.data.get("csrf"), str):
+                self.data["csrf"] = secrets.token_urlsafe(32)
+                self.save()
+            return self.data["csrf"]
 
     @property
     def uploads(self) -> Path:
@@ -122,8 +144,8 @@ class Session:
                 while chunk := stream.read(1 << 20):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise UsageError(f"{name} is larger than the {max_bytes:,}-byte upload limit; start "
-                                         f"the app with a higher --max-upload-mb")
+                        raise UsageError(f"{name} is larger than this app's upload limit ({max_bytes:,} "
+                                         f"bytes); whoever runs the app can raise it")
                     out.write(chunk)
         except BaseException:
             target.unlink(missing_ok=True)
@@ -132,6 +154,8 @@ class Session:
 
     def save(self) -> None:
         with self.lock:
+            if self.deleted:
+                return
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = self.folder / "session.json.tmp"
             tmp.write_bytes(orjson.dumps(self.data, option=orjson.OPT_INDENT_2))
@@ -167,7 +191,10 @@ class Sessions:
         with self._lock:
             s = self._sessions.get(session_id)
             if s is None:
-                folder = self.root / session_id
+                folder = self.root / folder_key(session_id)
+                legacy = self.root / session_id  # named by the id itself before: renamed once
+                if not (folder / "session.json").is_file() and (legacy / "session.json").is_file():
+                    legacy.rename(folder)
                 if not (folder / "session.json").is_file():
                     return None
                 try:
@@ -180,11 +207,20 @@ class Sessions:
 
     def create(self) -> Session:
         session_id = new_session_id()
-        s = Session(session_id, self.root / session_id)
+        s = Session(session_id, self.root / folder_key(session_id), {"csrf": secrets.token_urlsafe(32)})
         s.save()
         with self._lock:
             self._sessions[session_id] = s
         return s
+
+    def delete(self, session: Session) -> None:
+        """Delete everything of ``session`` (its folder: uploads, store, datasets, models, jobs) and forget
+        it; its cookie then names nothing. Running work must be stopped first (``my_data.delete``)."""
+        with self._lock, session.lock:
+            session.deleted = True
+            self._sessions.pop(session.id, None)
+            if session.folder.exists():
+                shutil.rmtree(session.folder)
 
     def loaded(self) -> list[Session]:
         with self._lock:

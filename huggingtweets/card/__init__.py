@@ -1,5 +1,6 @@
-"""How the card is written: the model card (``card.py`` + ``model_card.md.jinja``) and the preview
-image (``preview.py``), and ``finalize_bot``, which writes both at the end of training.
+"""How the card is written: the model card (``card.py`` + ``model_card.md.jinja``), the preview
+image (``preview.py``), the accounts' avatars beside them (``avatars.py``), and ``finalize_bot``, which
+writes them at the end of training.
 
     from huggingtweets.card import finalize_bot
     finalize_bot("~/.huggingtweets/bots/jane", ["My dream is to ...", "My dream is ..."])

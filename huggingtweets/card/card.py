@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from ..bot_folder import CARD_FILE
 from ..dataset.counts import counts_table
+from .avatars import store_avatars
 from .facts import Account, CardData, card_data_from_folder, escape_md, is_repo_id, is_url
 
 PROJECT_URL = "https://github.com/borisdayma/huggingtweets"
@@ -52,14 +53,22 @@ def _py_str(s: Any) -> str:
     return repr(str(s))
 
 
+def _code(s: Any) -> str:
+    """Inline Markdown code for any text: the fence is longer than any run of backticks in it."""
+    s = " ".join(str(s).split())
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
 def card_metadata(data: CardData):
     """The card's front matter as ``huggingface_hub.ModelCardData`` (the Hub's model-card metadata)."""
     from huggingface_hub import ModelCardData
 
     meta = ModelCardData(language=data.language, tags=["huggingtweets"], widget=[{"text": data.prompt}],
                          library_name="transformers", pipeline_tag="text-generation")
-    if data.thumbnail_url:
-        meta.thumbnail = data.thumbnail_url
+    if data.thumbnail:
+        meta.thumbnail = data.thumbnail
     if data.base_model_id:
         meta.base_model = data.base_model_id
     if data.license:
@@ -87,7 +96,7 @@ def _environment():
 
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(html=_html, md=escape_md, json_str=_json_str, py_str=_py_str, hex=_hex)
+    env.filters.update(html=_html, md=escape_md, json_str=_json_str, py_str=_py_str, hex=_hex, code=_code)
     return env
 
 
@@ -97,7 +106,9 @@ def render_card(data: CardData) -> str:
 
     template = (files("huggingtweets.card") / "model_card.md.jinja").read_text(encoding="utf-8")
     env = _environment()
-    avatars = [{"account": a, "url": a.avatar_url, "colour": handle_colour(a.handle)} for a in data.accounts]
+    # The avatar copied beside the card, linked by its file name; else the profile image's URL; else the initial.
+    avatars = [{"account": a, "file": data.avatar_files.get(a.handle), "url": a.avatar_url,
+                "colour": handle_colour(a.handle)} for a in data.accounts]
     return env.from_string(template).render(
         d=data, metadata=card_metadata(data).to_yaml(), avatars=avatars,
         table_lines=_table_lines(data.accounts), project_url=PROJECT_URL,
@@ -106,9 +117,13 @@ def render_card(data: CardData) -> str:
 
 
 def write_card(folder: str | Path, data: CardData | None = None) -> Path:
-    """Render the card of ``folder`` (or of ``data``) into ``folder/README.md``; return its path."""
+    """Render the card of ``folder`` (or of ``data``) into ``folder/README.md``; return its path.
+
+    The accounts' avatars are copied beside it first (``avatars.store_avatars``), so that it links them.
+    """
     folder = Path(folder)
     data = data or card_data_from_folder(folder)
+    data.avatar_files = store_avatars(folder, data.accounts)
     path = folder / CARD_FILE
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(render_card(data), encoding="utf-8")
@@ -134,11 +149,14 @@ HUB_LICENSES = {
 }
 
 
-def check_metadata(meta: Mapping[str, Any]) -> list[str]:
+def check_metadata(meta: Mapping[str, Any], folder: str | Path | None = None) -> list[str]:
     """Problems in a card's metadata that the Hub would reject or that break the card's promises.
 
     An empty list means valid. Checked offline, on the rules the Hub applies to model cards (license
     ids, ``base_model`` as a repo id, a ``pipeline_tag``) and on what every bot card carries.
+
+    ``thumbnail`` is a URL (what the Hub takes for a model's social preview, and what a published card
+    carries) or, for a card not yet published, the name of a file beside it in ``folder``.
     """
     problems = []
     lic = meta.get("license")
@@ -160,6 +178,13 @@ def check_metadata(meta: Mapping[str, Any]) -> list[str]:
         if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)?", str(code)):
             problems.append(f"language {code!r} is not an ISO 639 code")
     thumb = meta.get("thumbnail")
-    if thumb is not None and not is_url(thumb):
-        problems.append(f"thumbnail {thumb!r} is not a URL")
+    if thumb is not None and not is_url(thumb) and not _is_file_of(folder, thumb):
+        problems.append(f"thumbnail {thumb!r} is neither a URL nor a file of the bot's folder")
     return problems
+
+
+def _is_file_of(folder: str | Path | None, name: Any) -> bool:
+    """Whether ``name`` is a plain file name (no folder, no ``..``) of a file in ``folder``."""
+    if folder is None or not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", name):
+        return False
+    return (Path(folder) / name).is_file()

@@ -2,9 +2,9 @@
 
 The facts come from the folder's typed views (``bot_folder.BotFolder``): the accounts and their counts
 (``stats.json``), the base model and the resolved settings (``training_config.json``), the validation
-metrics and the evaluation (``metrics.json``), the tracker's runs (``tracking.json``) and, once
-published, the Hub repository (``hub.json``). Only ``stats.json`` is required: a missing file or value
-leaves its line out of the card.
+metrics and the evaluation (``metrics.json``), the tracker's runs (``tracking.json``), the avatars
+copied beside the card (``avatar-HANDLE.jpg``) and, once published, the Hub repository (``hub.json``).
+Only ``stats.json`` is required: a missing file or value leaves its line out of the card.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .. import paths
 from ..bot_folder import CARD_FILE, DEFAULT_PROMPT, PREVIEW_FILE, BotFolder, BotMetrics, TrainingRecord
 from ..dataset.folder import AccountStats
+from .avatars import avatar_source, folder_avatars, is_default_avatar
 
 HUB_ENDPOINT = "https://huggingface.co"
 
@@ -104,7 +106,13 @@ class CardData:
     repo_id: str | None = None
     """The Hub repository, once known (publishing fills it in)."""
     endpoint: str = HUB_ENDPOINT
-    local_path: str | None = None
+    folder_name: str | None = None
+    """The bot folder's name (``jane``): what "How to use" loads before the bot is published. Never its
+    absolute path: that names the home folder, or a web-app session, whose folder name is a login secret."""
+    folder_hint: str | None = None
+    """Where the folder is, relative to the huggingtweets home (``bots/jane``), when it is there."""
+    avatar_files: dict[str, str] = field(default_factory=dict)
+    """Handle -> the account's avatar in the bot's folder (``avatar-jane.jpg``), linked by that name."""
     tracking_mode: str | None = None
     """``online``, ``offline`` or None (not tracked)."""
     data_run_url: str | None = None
@@ -141,13 +149,19 @@ class CardData:
         return f"{self.repo_url}/resolve/main/{PREVIEW_FILE}" if self.repo_id and self.preview_available else None
 
     @property
+    def thumbnail(self) -> str | None:
+        """The front matter's ``thumbnail``: the preview's URL in the repository once published (the Hub
+        takes a URL for the social preview), else its file name beside the card."""
+        return self.thumbnail_url or (PREVIEW_FILE if self.preview_available else None)
+
+    @property
     def base_model_url(self) -> str | None:
         return f"{HUB_ENDPOINT}/{self.base_model_id}" if self.base_model_id else None
 
     @property
     def model_ref(self) -> str:
-        """What ``pipeline(model=...)`` takes: the repo id once published, else the local folder."""
-        return self.repo_id or self.local_path or self.bot
+        """What ``pipeline(model=...)`` takes: the repo id once published, else the folder's name."""
+        return self.repo_id or self.folder_name or self.bot
 
 
 
@@ -365,7 +379,7 @@ def _account(u: AccountStats) -> Account:
     return dataclasses.replace(
         u, handle=handle, name=" ".join(u.name.split()) or handle,
         url=u.url if is_url(u.url) else None,
-        avatar_url=u.avatar_url if is_url(u.avatar_url) else None)
+        avatar_url=u.avatar_url if is_url(u.avatar_url) and not is_default_avatar(u.avatar_url) else None)
 
 
 def _checked(url: str | None) -> str | None:
@@ -391,16 +405,32 @@ def card_data_from_folder(folder: str | Path) -> CardData:
     language = str(stats.settings.get("language") or "en")
     if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)?", language):
         language = "en"
+    accounts = [_account(u) for u in stats.users]
+    avatar_files = folder_avatars(bot.path, accounts)
+    for a in accounts:  # the preview draws the folder's copy when the image it was made from is gone
+        if a.handle in avatar_files and avatar_source(a) is None:
+            a.avatar_path = str(bot.path / avatar_files[a.handle])
     return CardData(
-        bot=stats.bot, accounts=[_account(u) for u in stats.users], base_model_name=base_name,
+        bot=stats.bot, accounts=accounts, base_model_name=base_name,
         base_model_id=base_id, license=license_, language=language,
         fine_tuning=fine_tuning, hyperparameters=hyper, metrics=_metrics(metrics),
         dataset_hash=stats.hash or None, prompt=predictions.prompt, predictions=predictions.shown,
-        repo_id=repo_id, endpoint=(endpoint or HUB_ENDPOINT).rstrip("/"), local_path=str(bot.path.resolve()),
-        tracking_mode=tracking.mode, data_run_url=_checked(tracking.urls.get("preprocess")),
+        repo_id=repo_id, endpoint=(endpoint or HUB_ENDPOINT).rstrip("/"), folder_name=bot.path.resolve().name,
+        folder_hint=_folder_hint(bot.path), avatar_files=avatar_files, tracking_mode=tracking.mode,
+        data_run_url=_checked(tracking.urls.get("preprocess")),
         train_run_url=_checked(tracking.urls.get("train")), preview_available=bot.has_preview,
         evaluation=evaluation, evaluation_note=evaluation_note,
     )
+
+
+def _folder_hint(folder: Path) -> str | None:
+    """``bots/jane`` for a bot of the huggingtweets home, else None: any other path may be private (a web-app
+    session's folder is under the home too, and its name is a login secret)."""
+    try:
+        in_bots = folder.resolve().parent == paths.bots_dir().resolve()
+    except OSError:
+        return None
+    return f"{paths.bots_dir().name}/{folder.resolve().name}" if in_bots else None
 
 
 def load_predictions(folder: str | Path) -> tuple[str, list[str], list[int] | None]:

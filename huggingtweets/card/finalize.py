@@ -17,21 +17,29 @@ from .facts import card_data_from_folder, load_predictions
 from .preview import draw_preview
 
 
-def _texts(predictions: Iterable[Any]) -> list[str]:
-    """Post texts from strings or from ``generate``'s dicts (``{"text": ...}``), blank ones dropped."""
+def _posts(predictions: Iterable[Any]) -> list[tuple[str, bool]]:
+    """(text, copies a training post) of each post, from strings or from ``generate``'s dicts
+    (``{"text": ..., "copy": ...}``), blank ones dropped."""
     out = []
     for p in predictions:
         text = p.get("text") if isinstance(p, dict) else p
         if isinstance(text, str) and text.strip():
-            out.append(" ".join(text.split()) if "\n" in text else text.strip())
+            copied = bool(p.get("copy")) if isinstance(p, dict) else False
+            out.append((" ".join(text.split()) if "\n" in text else text.strip(), copied))
     return out
+
+
+def _texts(predictions: Iterable[Any]) -> list[str]:
+    """Post texts from strings or from ``generate``'s dicts, blank ones and copies of a training post left
+    out: a copy is never stored, drawn or logged, since the folder and the run may be published."""
+    return [text for text, copied in _posts(predictions) if not copied]
 
 
 def save_predictions(folder: str | Path, predictions: Iterable[Any], prompt: str = DEFAULT_PROMPT,
                      picked: Sequence[int] | None = None) -> Path:
     """Write ``predictions.json``: the prompt, the posts, and which of them the preview shows.
 
-    ``picked`` holds 1-based numbers, as ``huggingtweets generate`` numbers its posts.
+    ``picked`` holds 1-based numbers into the posts stored (copies of a training post are not stored).
     """
     texts = _texts(predictions)
     data: dict[str, Any] = {"prompt": prompt, "predictions": texts}
@@ -50,7 +58,9 @@ def finalize_bot(folder: str | Path, predictions: Iterable[Any], prompt: str = D
 
     Args:
         folder: the trained model folder (with its ``stats.json``).
-        predictions: posts generated from ``prompt`` (strings, or ``generate``'s dicts).
+        predictions: posts generated from ``prompt`` (strings, or ``generate``'s dicts: those marked
+            ``copy`` are left out of the file, the preview and the tracker's table; with none left, the
+            preview shows the prompt alone).
         prompt: the prompt they answer; it becomes the card's widget text.
         tracker: the train run, if any: the predictions are logged to it as a table, and its run
             links go into the card (only for an online run).
@@ -73,8 +83,11 @@ def finalize_bot(folder: str | Path, predictions: Iterable[Any], prompt: str = D
     write_card(folder, data)
 
 
-def read_predictions_file(path: str | Path) -> tuple[str | None, list[str]]:
+def read_predictions_file(path: str | Path) -> tuple[str | None, list[dict[str, Any]]]:
     """(prompt if the file says, posts) from ``generate --json`` output, a JSON list, JSONL or text.
+
+    The posts are ``{"text", "copy"}`` dicts, numbered as ``generate`` printed them: those that copy a
+    training post stay in the list, marked, so that ``redraw_preview`` can refuse them by number.
 
     Raises:
         UsageError: the file cannot be read or holds no posts.
@@ -103,11 +116,11 @@ def read_predictions_file(path: str | Path) -> tuple[str | None, list[str]]:
     for item in items:
         if prompt is None and isinstance(item, dict) and isinstance(item.get("prompt"), str):
             prompt = item["prompt"]
-    texts = _texts(items)
-    if not texts:
+    posts = _posts(items)
+    if not posts:
         raise UsageError(f"{path}: no posts found; pass the output of `huggingtweets generate --json`, "
                          f"a JSON list of strings, or a text file with one post per line")
-    return prompt, texts
+    return prompt, [{"text": text, "copy": copied} for text, copied in posts]
 
 
 def redraw_preview(folder: str | Path, pick: Sequence[int] | None = None,
@@ -116,28 +129,46 @@ def redraw_preview(folder: str | Path, pick: Sequence[int] | None = None,
 
     Args:
         folder: the bot's folder.
-        pick: 1-based numbers of the posts to show, in that order (default: the first that fit).
+        pick: 1-based numbers of the posts to show, in that order (default: the first that fit),
+            counting those that copy a training post, as ``generate`` numbers them.
         predictions: new posts to choose from (default: the folder's ``predictions.json``); they are
-            stored in ``predictions.json``.
+            stored in ``predictions.json``, except those that copy a training post (``generate``'s dicts
+            marked ``copy``), which are never drawn.
         prompt: the prompt of new posts (default: the stored one).
     Raises:
-        UsageError: no posts to draw, or a number in ``pick`` out of range.
+        UsageError: no posts to draw, a number in ``pick`` out of range, or one that names a copy.
     """
     folder = Path(folder)
     data = card_data_from_folder(folder)
     stored_prompt, stored, _ = load_predictions(folder)
-    texts = _texts(predictions) if predictions is not None else stored
+    posts = _posts(predictions) if predictions is not None else [(t, False) for t in stored]
     prompt = prompt or stored_prompt
-    if not texts:
+    if not posts:
         raise UsageError(f"{folder} has no generated posts to draw; pass --predictions FILE (for example "
                          f"the output of `huggingtweets generate {folder} --json`)")
     pick = list(pick or [])
-    bad = [n for n in pick if not 1 <= n <= len(texts)]
+    bad = [n for n in pick if not 1 <= n <= len(posts)]
     if bad:
-        raise UsageError(f"--pick {','.join(map(str, bad))}: there are {len(texts)} posts, numbered 1 to "
-                         f"{len(texts)}")
+        raise UsageError(f"--pick {','.join(map(str, bad))}: there are {len(posts)} posts, numbered 1 to "
+                         f"{len(posts)}")
+    _refuse_copies(posts, pick, folder)
+    # Numbers among the posts kept: a copy is not stored, so the ones after it move up.
+    number = {i: k for k, i in enumerate((i for i, (_, c) in enumerate(posts, 1) if not c), 1)}
+    texts = [text for text, copied in posts if not copied]
+    pick = [number[n] for n in pick]
     save_predictions(folder, texts, prompt, pick or None)
     chosen = [texts[n - 1] for n in pick] if pick else texts
     path = folder / PREVIEW_FILE
     draw_preview(data, path, chosen, prompt)
     return path
+
+
+def _refuse_copies(posts: list[tuple[str, bool]], pick: list[int], folder: Path) -> None:
+    copies = [n for n in pick if posts[n - 1][1]]
+    if copies:
+        which = ", ".join(map(str, copies))
+        raise UsageError(f"--pick {which}: {'that post copies' if len(copies) == 1 else 'those posts copy'} a "
+                         f"training post, and copies are never shown; pick another")
+    if all(copied for _, copied in posts):
+        raise UsageError(f"every post given copies a training post, and copies are never shown; write "
+                         f"others with `huggingtweets generate {folder} --copies drop --json`")

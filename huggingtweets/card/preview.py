@@ -26,8 +26,8 @@ from typing import Any
 from ._text import _INVISIBLE, _graphemes, clusters
 from ..bot_folder import PREVIEW_FILE
 from .card import handle_colour
+from .avatars import avatar_source
 from .facts import Account, CardData
-from .. import paths
 
 WIDTH, HEIGHT = 1200, 628
 MARGIN = 56
@@ -360,15 +360,8 @@ def _largest_fitting(text: str, bold: bool, width: float, sizes: tuple[int, ...]
 
 
 def _avatar_file(account: Account) -> Path | None:
-    """A local profile image: the one named in stats.json, else the one an archive import cached."""
-    if account.avatar_path and Path(account.avatar_path).is_file():
-        return Path(account.avatar_path)
-    cache = paths.cache_dir() / "avatars"
-    if account.network and cache.is_dir():
-        for p in sorted(cache.glob(f"{account.network}-{account.handle.lower()}.*")):
-            if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".gif", ".webp"):
-                return p
-    return None
+    """A local profile image (``avatars.avatar_source``): the card links the same one, copied beside it."""
+    return avatar_source(account)
 
 
 def _avatar(account: Account, size: int, missing: set[str]):

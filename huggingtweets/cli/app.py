@@ -24,6 +24,7 @@ def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_lo
     """Start the web app: download posts, train a bot, write and share its posts, in the browser."""
     try:
         from ..app import Settings, serve
+        from ..app.server import listen
     except ImportError as e:
         raise click.ClickException(f"the web app needs its extra ({e.name} is missing): "
                                    f"pip install 'huggingtweets[app]'") from None
@@ -31,10 +32,11 @@ def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_lo
 
     settings = Settings(default_base_model=base_model or EMBEDDED, max_upload_bytes=max_upload_mb * 1024**2,
                         max_generators=max_loaded_models, tracker=tracker)
+    sock = listen(host, port)  # a port in use is one line of error, before anything is said or loaded
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"huggingtweets app on http://{shown}:{port}/ (Ctrl-C stops it; a training run keeps a "
                f"checkpoint)", err=True)
-    serve(host, port, settings)
+    serve(host, port, settings, sock=sock)
 
 
 def register(group: click.Group) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -84,6 +85,11 @@ def build_dataset_options(kw: dict) -> tuple[CleanOptions, SplitSettings, int | 
     return clean, split, kw.pop("min_chars")
 
 
+def renamed(kept: Path, written: Path) -> str:
+    """What ``prepare``, ``train`` and ``run`` say when the default folder is taken."""
+    return f"{kept} exists: writing {written} (pass --overwrite to replace it)"
+
+
 def format_table(users: list[AccountStats]) -> str:
     """The seed card's table: one column per account, the rows of ``dataset.counts``."""
     header = ["Data"] + [f"@{u.handle}" for u in users]
@@ -109,17 +115,21 @@ def fetch(sources: tuple[str, ...], quiet: bool, **kw: Any) -> None:
 @click.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
-              help="Dataset folder [default: ~/.huggingtweets/datasets/BOT_NAME].")
+              help="Dataset folder [default: ~/.huggingtweets/datasets/BOT_NAME, or BOT_NAME-2, ... when "
+                   "taken].")
+@click.option("--overwrite", is_flag=True, help="Replace the dataset already in the folder.")
 @source_options
 @dataset_options
-def prepare(sources: tuple[str, ...], output: str | None, quiet: bool, **kw: Any) -> None:
+def prepare(sources: tuple[str, ...], output: str | None, overwrite: bool, quiet: bool, **kw: Any) -> None:
     """Fetch, clean and write a dataset folder (train.jsonl, valid.jsonl, stats.json)."""
     opts = build_source_options(kw)
     clean, split, min_chars = build_dataset_options(kw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         ds = api_prepare(sources, output, clean=clean, split=split, source_options=opts,
-                         min_chars=min_chars, progress=progress_factory(quiet))
+                         min_chars=min_chars, progress=progress_factory(quiet), overwrite=overwrite)
+    if ds.instead_of is not None:
+        click.echo(renamed(ds.instead_of, ds.path), err=True)
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)
     for u in ds.stats.users:

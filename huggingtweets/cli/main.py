@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "huggingtweets.cli.evaluate",
     "huggingtweets.cli.app",
     "huggingtweets.cli.publish",
+    "huggingtweets.cli.manage",
 ]
 
 
@@ -52,7 +53,10 @@ def main(argv: list[str] | None = None) -> None:
 
     debug = bool(os.environ.get("HUGGINGTWEETS_DEBUG"))
     try:
-        cli.main(args=argv, prog_name="huggingtweets", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="huggingtweets", standalone_mode=False)
+        # Without standalone mode, click returns ctx.exit(code)'s code instead of exiting with it.
+        if isinstance(rc, int) and not isinstance(rc, bool) and rc:
+            sys.exit(rc)
     except HuggingTweetsError as e:
         if debug:
             raise

@@ -5,9 +5,11 @@ torch and transformers are imported inside the commands, so ``--help`` stays fas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from typing import Any, Callable
+import sys
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -15,7 +17,7 @@ from ..bot_folder import BotFolder
 from ..evaluation import TRAIN_POSTS
 from ..training.recipes import DEFAULT_RECIPE, DEVICES, EMBEDDED, PACKINGS, PRECISIONS, RECIPES
 from .data import (build_dataset_options, build_source_options, dataset_options, format_table,
-                   progress_factory, source_options)
+                   progress_factory, renamed, source_options)
 from .evaluate import progress_bars
 
 
@@ -34,7 +36,8 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
     def wrap(f: Callable) -> Callable:
         opts = [
             click.option("-o", "--output", type=click.Path(file_okay=False),
-                         help="Model folder [default: ~/.huggingtweets/bots/BOT_NAME]."),
+                         help="Model folder [default: ~/.huggingtweets/bots/BOT_NAME, or BOT_NAME-2, ... "
+                              "when taken]."),
             click.option("--base-model", metavar="MODEL",
                          help=f"Hub id (gpt2), local folder, or 'embedded' [default: the embedded "
                               f"{EMBEDDED}]."),
@@ -70,6 +73,9 @@ def training_options(recipe_default: str) -> Callable[[Callable], Callable]:
             click.option("--checkpoint-steps", type=click.IntRange(0), help="Save a checkpoint every N steps."),
             click.option("--keep-checkpoints", is_flag=True, default=None, help="Keep checkpoints after success."),
             click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the model folder."),
+            click.option("--overwrite", is_flag=True,
+                         help="Replace the dataset and the bot already in their folders (without it, a taken "
+                              "default folder gives way to NAME-2, NAME-3, ...)."),
             click.option("--tracker", type=click.Choice(["auto", "wandb", "none"]), default="auto",
                          show_default=True,
                          help="Experiment tracking: auto is W&B (offline without a login; sync later "
@@ -125,7 +131,7 @@ def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: boo
     from ..training.hardware import init_distributed
 
     tracker, card = kw.pop("tracker"), not kw.pop("no_card")
-    eval_posts = kw.pop("eval_posts")
+    eval_posts, overwrite = kw.pop("eval_posts"), kw.pop("overwrite")
     cfg = build_training_config(kw)
     opts = build_source_options(kw)
     clean, split, min_chars = build_dataset_options(kw)
@@ -133,10 +139,14 @@ def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: boo
     def on_progress(record: dict[str, Any]) -> None:
         if record.get("stage") == "prepared":
             ds = record["dataset"]
+            if ds.instead_of is not None:
+                click.echo(renamed(ds.instead_of, ds.path), err=True)
             for note in ds.warnings:
                 click.echo(f"Warning: {note}", err=True)
             click.echo(format_table(ds.stats.users))
             click.echo(f"Dataset written to {ds.path}")
+        elif record.get("stage") == "output":
+            _say(renamed(record["instead_of"], record["output"]), err=True)
         elif record.get("stage") == "training":
             _announce_conversion(cfg)
 
@@ -144,8 +154,8 @@ def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: boo
     try:
         result = make_bot(list(inputs), output, cfg, clean=clean, split=split, source_options=opts,
                           min_chars=min_chars, fetch_progress=progress_factory(quiet), on_progress=on_progress,
-                          resume=resume, progress=not quiet, tracker=tracker, card=card, prompt=prompt,
-                          n_predictions=count, seed=seed, eval_posts=eval_posts or None,
+                          resume=resume, overwrite=overwrite, progress=not quiet, tracker=tracker, card=card,
+                          prompt=prompt, n_predictions=count, seed=seed, eval_posts=eval_posts or None,
                           eval_progress=progress_bars(quiet))
     finally:
         if d.owns_group:
@@ -222,18 +232,81 @@ def _generation_opts(seed_flag: str) -> list:
 @click.argument("prompt", required=False, default="My dream is")
 @generation_options("--seed")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects with text, copy, ...")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def generate(model: str, prompt: str, count: int, temperature: float, top_p: float, max_new_tokens: int,
-             gen_seed: int | None, copies: str, as_json: bool) -> None:
+             gen_seed: int | None, copies: str, as_json: bool, quiet: bool) -> None:
     """Write new posts with a trained model folder (or a bot's name) from a prompt."""
-    from ..generate import Bot
+    from ..generate import Bot, resolve_model_folder
 
-    bot = Bot.load(model)
-    posts = [g.to_dict() for g in bot.generate(prompt, count, temperature=temperature, top_p=top_p,
-                                               max_new_tokens=max_new_tokens, seed=gen_seed, copies=copies)]
+    folder = resolve_model_folder(model)  # a wrong name is said before anything else
+    share = _thread_share()  # before torch is imported: its pools are sized then
+    if not quiet:
+        click.echo(f"Writing {count} post{'s' if count != 1 else ''}{share}...", err=True)
+    bot = Bot.load(folder)
+    with _progress_bar(count, quiet) as on_post:
+        generated = bot.generate(prompt, count, temperature=temperature, top_p=top_p,
+                                 max_new_tokens=max_new_tokens, seed=gen_seed, copies=copies, on_post=on_post)
+    note = _dropped_note(count, len(generated), generated.samples, generated.dropped)
+    posts = [g.to_dict() for g in generated]
     if as_json:
         click.echo(json.dumps(posts, ensure_ascii=False, indent=2))
     else:
         _print_posts(bot.name, _handles(bot), posts, copies, bot.copies is not None)
+    if note:
+        click.echo(note, err=True)
+
+
+def _thread_share() -> str:
+    """Use the cores other processes leave free (``training.hardware``'s rule); say so when it is not all."""
+    from ..training.hardware import busy_cores, generation_threads, usable_cores, use_threads
+
+    cores = usable_cores()
+    threads = generation_threads(cores, busy_cores())
+    use_threads(threads, busy=threads < cores)
+    return f" (the machine is busy: on {threads} of its {cores} cores)" if threads < cores else ""
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
+    """A tqdm bar on stderr counting posts and tokens as each post ends (hidden off a terminal and with
+    --quiet); yields the ``on_post`` callback of ``Bot.generate``."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc="Writing", total=total, unit=" posts", file=sys.stderr, leave=False, disable=True if quiet
+               else None, dynamic_ncols=True)
+    tokens = 0
+
+    def on_post(post) -> None:
+        nonlocal tokens
+        tokens += post.tokens
+        bar.set_postfix_str(f"{tokens} tokens", refresh=False)
+        bar.update(1)
+
+    try:
+        yield on_post
+    finally:
+        bar.close()
+
+
+def _dropped_note(asked: int, got: int, samples: int, dropped: int) -> str | None:
+    """The stderr note of ``--copies drop``; raises when no post is left.
+
+    Raises:
+        GenerationError: every sample copied a training post.
+    """
+    from ..errors import GenerationError
+
+    if not dropped:
+        return None
+    if not got:
+        raise GenerationError(
+            f"every one of the {samples} samples copied a training post, so no post is left: the bot has "
+            f"learnt its posts by heart. Try a higher --temperature (e.g. 1.3) or another prompt, or train "
+            f"it on more posts or for fewer --epochs; --copies mark shows the copies, marked")
+    copied = f"{dropped} of {samples} samples copied a training post and were dropped"
+    if got < asked:
+        return f"Note: only {got} of {asked} posts: {copied} (a higher --temperature or another prompt helps)."
+    return f"Note: {copied}; others were written in their place."
 
 
 @click.command()

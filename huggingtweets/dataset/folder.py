@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from ..errors import DatasetError
+from ..sources import bare_path_error, suggest_spec
 
 TRAIN_FILE = "train.jsonl"
 VALID_FILE = "valid.jsonl"
@@ -169,6 +170,8 @@ class DatasetFolder:
     path: Path
     stats: DatasetStats
     warnings: list[str] = field(default_factory=list)
+    instead_of: Path | None = None
+    """The default folder ``prepare`` found taken, when it wrote to a new name (``jane-2``) instead."""
 
     @property
     def hash(self) -> str:
@@ -198,12 +201,20 @@ class DatasetFolder:
         Raises:
             DatasetError: no such folder, a file missing, or ``stats.json`` malformed; the message says
                 which and how to recreate it.
+            BarePathError: ``path`` is a file or an account's export: the source it probably is
+                (``did you mean `archive:x.zip`?``), or what it is when no source reads it.
         """
         folder = Path(path)
+        missing = [n for n in (TRAIN_FILE, VALID_FILE, STATS_FILE) if not (folder / n).is_file()]
+        if missing and (err := bare_path_error(str(path), "not a dataset folder")):
+            raise err  # a file or an export given without its scheme: `run my-archive.zip`
         if not folder.is_dir():
+            spec = suggest_spec(path)
+            if spec:  # `run nope.zip`: a source that is not there
+                raise DatasetError(f"{folder}: no such file or dataset folder; check the path (as a source "
+                                   f"it is written `{spec}`)")
             raise DatasetError(f"{folder}: no such dataset folder; create one with "
                                f"`huggingtweets prepare SOURCE -o {folder}`")
-        missing = [n for n in (TRAIN_FILE, VALID_FILE, STATS_FILE) if not (folder / n).is_file()]
         if missing:
             raise DatasetError(f"{folder}: not a dataset folder (missing {', '.join(missing)}); "
                                f"create one with `huggingtweets prepare SOURCE -o {folder}`")

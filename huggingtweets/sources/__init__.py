@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import re
-from ..errors import UnknownSchemeError
+from ..errors import BarePathError, UnknownSchemeError
+from ._suggest import guess, suggest_spec
 from .base import KINDS, Page, Post, Profile, Source, SourceOptions, bot_name, check_handle
 
 # scheme -> "module:Class". Imported on use, so that one source's dependencies never slow another.
@@ -33,6 +34,11 @@ def split_spec(spec: str) -> tuple[str, str]:
     """``"archive:a.zip"`` -> ``("archive", "a.zip")``; raise with the valid schemes otherwise.
 
     Shorthands: ``@handle`` is X, ``@user@server`` is Mastodon, and a profile URL names its network.
+
+    Raises:
+        BarePathError: ``spec`` is a path without its scheme (``posts.csv``): the message says what is
+            there and which source it probably is (``did you mean `file:posts.csv`?``).
+        UnknownSchemeError: anything else without a known scheme.
     """
     for pattern, scheme in _URL_SCHEMES:
         if pattern.match(spec):
@@ -41,8 +47,20 @@ def split_spec(spec: str) -> tuple[str, str]:
         return ("mastodon", spec) if "@" in spec[1:] else ("x", spec[1:])
     scheme, sep, value = spec.partition(":")
     if not sep or scheme.lower() not in REGISTRY or not value:
-        raise UnknownSchemeError(spec, schemes())
+        raise bare_path_error(spec, "given without a scheme") or UnknownSchemeError(spec, schemes())
     return scheme.lower(), value
+
+
+def bare_path_error(value: str, expected: str) -> BarePathError | None:
+    """The error for ``value``, a path given where a source or a dataset folder was expected: what the path
+    is and the source it probably is (``_suggest.guess``). ``expected`` says how it was given (``"given
+    without a scheme"``, ``"not a dataset folder"``). None when nothing there explains the mistake (no such
+    path, a folder that is no export)."""
+    g = guess(value)
+    if g is None:
+        return None
+    return BarePathError(value, g.found, expected, f"{g.scheme}:{value}" if g.scheme else None, g.advice,
+                         schemes())
 
 
 def open_source(spec: str, options: SourceOptions | None = None) -> Source:
@@ -54,6 +72,6 @@ def open_source(spec: str, options: SourceOptions | None = None) -> Source:
 
 
 __all__ = [
-    "KINDS", "Page", "Post", "Profile", "Source", "SourceOptions", "REGISTRY", "bot_name", "check_handle",
-    "open_source", "schemes", "split_spec",
+    "KINDS", "Page", "Post", "Profile", "Source", "SourceOptions", "REGISTRY", "bare_path_error", "bot_name",
+    "check_handle", "open_source", "schemes", "split_spec", "suggest_spec",
 ]

@@ -62,7 +62,7 @@ class Container:
 
         Raises:
             SourceNotFoundError: nothing at ``path``.
-            ArchiveFormatError: a ``.zip`` that is not a readable zip.
+            ArchiveFormatError: a ``.zip``, or a file that starts as a zip, that is not a readable zip.
         """
         p = Path(path).expanduser()
         if p.is_dir():
@@ -74,8 +74,10 @@ class Container:
                 return cls(p, "zip", zipfile.ZipFile(p))
             except (zipfile.BadZipFile, OSError, ValueError) as e:
                 raise _corrupt(p, e) from e
-        if p.suffix.lower() == ".zip":
-            raise _corrupt(p, "not a zip file")
+        with open(p, "rb") as f:
+            cut = f.read(4) == b"PK\x03\x04"  # starts as a zip, but its end (the directory) is missing
+        if cut or p.suffix.lower() == ".zip":
+            raise _corrupt(p, "its end is missing, as when a download stops early" if cut else "not a zip file")
         return cls(p, "file")
 
     def close(self) -> None:

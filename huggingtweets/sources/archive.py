@@ -20,10 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from ..errors import ArchiveFormatError
+from ..errors import ArchiveFormatError, NotPostsError
 from ._archive_base import PAGE_SIZE, ExportSource, parse_ytd
 from ._container import Container
 from ._dates import parse_date
+from ._file_binary import binary_kind
 from ._grailbird import (GRAILBIRD_FILES, GRAILBIRD_MARKERS, GRAILBIRD_SKIPPED, GrailbirdArchiveSource,
                          GrailbirdFile)
 from ._mastodon_export import (MASTODON_FILES, PUBLIC, MastodonExportSource, ap_quote_refs, is_public,
@@ -65,9 +66,12 @@ class ArchiveSource:
 
         Raises:
             SourceNotFoundError, ArchiveFormatError, ArchiveTooLargeError, HandleRequiredError,
-            InvalidHandleError, HandleMismatchError.
+            InvalidHandleError, HandleMismatchError; NotPostsError: an image, a program, an Office
+            document... (what it is).
         """
         path = Path(value).expanduser()
+        if path.is_file():
+            _refuse_non_export(path, spec)
         if path.name == "data" and any((path / n).is_file() for n in ("tweets.js", "tweet.js",
                                                                        "js/tweet_index.js", "js/user_details.js")):
             path = path.parent  # the archive's data/ folder itself: read the archive around it
@@ -95,6 +99,19 @@ class ArchiveSource:
                 f"outbox.json (Mastodon export); pass the archive exactly as downloaded")
 
 
+ARCHIVE_ADVICE = "pass the account's export as downloaded (a zip, its unpacked folder, or a Bluesky repo.car)"
+
+
+def _refuse_non_export(path: Path, spec: str) -> None:
+    """Refuse a file whose first bytes say it is something else than an export (a zip, a Bluesky CAR) or
+    a text file of one: an image, a program, an Office document, a compressed file..."""
+    with open(path, "rb") as f:
+        kind = binary_kind(f.read(4096))
+    if kind and kind[0] not in ("a zip archive", "a CAR file (a Bluesky repository export)"):
+        what, hint = kind
+        raise NotPostsError(spec, what, "an account export", (hint or ARCHIVE_ADVICE).format(path=path))
+
+
 def _sniff_single_file(c: Container) -> type[ExportSource]:
     name = c.names()[0]
     suffix = Path(name).suffix.lower()
@@ -111,6 +128,12 @@ def _sniff_single_file(c: Container) -> type[ExportSource]:
         return XArchiveSource
     if head.startswith(b"{") and b"activitystreams" in head:
         return MastodonExportSource
+    from ._suggest import guess
+
+    found = guess(c.path)
+    if found is not None and found.scheme == "file":  # a CSV, JSON or text file of posts
+        raise ArchiveFormatError(f"{c.path}: {found.found}, not an account's export; for a file of posts "
+                                 f"use file:{c.path}")
     raise ArchiveFormatError(
         f"{c.path}: not a zip, a folder, an X tweets.js or a Mastodon outbox.json; pass the archive "
         f"zip as downloaded (or its unpacked folder)")

@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping, MutableMapping
 
-from ..errors import FileFormatError, HandleRequiredError, SourceNotFoundError, UsageError
+from ..errors import FileFormatError, HandleRequiredError, NotPostsError, SourceNotFoundError, UsageError
 from . import _profiles
 from ._dates import parse_date
 from ._decode import Decoding, find_decoding, open_text
-from ._file_binary import binary_kind
+from ._file_binary import FILE_ADVICE, GARBLED_FILE, GARBLED_MIN, binary_kind, control_share, garbled
 from ._file_json import (API_KEYS, LIST_KEYS, V2_KEYS, api_text, find_posts, jsonl_objects, load_json,
                          response_posts)
 from ._file_json import loads_or_none as _loads_or_none
@@ -129,6 +129,7 @@ class FileSource:
         Raises:
             SourceNotFoundError: no such path.
             FileFormatError: a folder, an empty file, invalid JSON, no list of posts, no text column.
+            NotPostsError: not text (an image, a program...: what it is), or garbled text.
             HandleRequiredError: the file does not say whose posts these are and no handle was given.
             UsageError: the file holds several accounts' posts and ``--handle`` does not pick one.
         """
@@ -142,29 +143,32 @@ class FileSource:
         src = cls(path, spec, options)
         src._open()
         src._resolve_handle()
+        src._check_posts()
         return src
 
     def _fail(self, problem: str) -> FileFormatError:
         return file_error(self.path, problem)
+
+    def _not_posts(self, found: str, hint: str | None = None) -> NotPostsError:
+        return NotPostsError(self.spec, found, "a file of posts", (hint or FILE_ADVICE).format(path=self.path))
 
     def _open(self) -> None:
         with open(self.path, "rb") as f:
             head = f.read(_SAMPLE_CHARS)
         binary = binary_kind(head)
         if binary:
-            what, hint = binary
-            raise self._fail(f"this is {what}, not a text file of posts; {hint.format(path=self.path)}")
+            raise self._not_posts(*binary)
         self._decoding = d = find_decoding(self.path)
         with self._text() as f:
             sample = f.read(_SAMPLE_CHARS)
         stripped = sample.lstrip()
         if not stripped:
             raise self._fail("the file is empty; export the posts again")
-        controls = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
-        if controls > max(8, len(sample) // 50):
+        controls = control_share(sample)
+        if controls > 0.02 and controls * len(sample) > 8:
             # Text has no control characters to speak of: 2% of them is binary data read as text.
-            raise self._fail("this is not a text file (it holds binary data); give the CSV, JSON, JSONL "
-                             "or TXT file of posts (an archive's zip goes to archive:PATH)")
+            raise self._not_posts(f"binary data ({controls:.0%} of its first characters are control "
+                                  f"characters or undecodable bytes)")
         if stripped.startswith("window.YTD."):
             raise self._fail("this is a file of an X archive; pass the archive's zip or folder as archive:PATH")
         ext = self.path.suffix.lower()
@@ -414,6 +418,29 @@ class FileSource:
             return ["retweets", "replies"]
         seen = {k.split(".", 1)[0] for k in self._seen_keys}
         return [kind for kind in ("retweets", "replies") if not (self.tool.signal_fields(kind) & seen)]
+
+    def _check_posts(self) -> None:
+        """Refuse a file that holds no post with text, or whose posts are garbled: more than 30% (and at
+        least 5) of those in its first 64 Ki characters of text (``_file_binary.garbled``: mojibake, control
+        characters)."""
+        texts, size = [], 0
+        for post in self.posts():
+            texts.append(post.text)
+            size += len(post.text)
+            if size >= _SAMPLE_CHARS:
+                break
+        if not texts:
+            col = self.info.text_column
+            if col is None:
+                raise self._fail("no post holds any text; export the posts again")
+            where = "column" if self.info.format in ("csv", "tsv") else "key"
+            raise self._fail(f"no row holds any text in its {where} {col!r}; pass --text-column NAME if the "
+                             f"text is in another one")
+        bad = garbled(texts)
+        if bad >= GARBLED_MIN and bad > GARBLED_FILE * len(texts):
+            raise self._not_posts(f"garbled text ({bad:,} of its first {len(texts):,} posts read as mojibake, "
+                                  f"like 'Ã©' for 'é', or hold control characters)",
+                                  "check that it is the file of posts, or export it again as UTF-8")
 
     # -- the Source protocol -------------------------------------------------------------------------
 

@@ -1,5 +1,23 @@
-"""Where and how training computes: the processes under DDP, the device, the arithmetic, and glibc's
-handling of freed memory on a CPU."""
+"""Where and how training computes: the processes under DDP, the device, the arithmetic, glibc's
+handling of freed memory on a CPU, and each process's share of the CPU threads.
+
+Threads. torch sizes its thread pool to every core, and OpenMP threads spin a while at each barrier
+waiting for work. Two processes doing so on the same cores fight: on 2 cores a 4-post `generate` beside
+a training run took 280 s instead of 10, and the web app's "Write 10 posts" 90 s during training. The
+rule (``bench/bench_busy_generate.py`` times it):
+
+- A process alone uses every core (torch's default); ``OMP_NUM_THREADS`` set by the user always wins.
+- Generation (``huggingtweets generate``, and the web app's generation worker at each request) takes
+  the cores other processes leave free at that moment (``generation_threads``): all of them on an idle
+  machine, 1 on 2 cores beside a training run; never less than 1. When that is not every core, the CLI
+  also shortens the spin waits (``SPIN_ENV``) before it imports torch.
+- The web app's training worker leaves one core to the server and a generation worker from 4 cores
+  up (``cores - 1``); on 2-3 cores it keeps every core but runs at a lower priority (``TRAINING_NICE``),
+  so a visitor's posts take the cores first instead of every training run going at half speed.
+- The web app's workers spin only briefly at a barrier (``SPIN_ENV``, set by ``worker_env`` before
+  they import torch), and generation uses one inter-op thread (it runs one operation at a time): no
+  pool burns a core it does not compute on.
+"""
 
 from __future__ import annotations
 
@@ -134,3 +152,133 @@ def agree(flag: bool, device) -> bool:
     t = torch.tensor([float(flag)], device=device if device.type == "cuda" else "cpu")
     dist.broadcast(t, 0)
     return bool(t.item())
+
+
+# --- CPU threads: each process its share of the cores (the rule: the module's docstring) ------
+
+SPIN_ENV = {"GOMP_SPINCOUNT": "10000", "KMP_BLOCKTIME": "0"}
+"""OpenMP threads wait for work by spinning ~10,000 iterations (microseconds: enough for back-to-back
+operations) before sleeping, instead of libgomp's 300,000 or Intel OpenMP's 200 ms."""
+TRAINING_NICE = 10
+"""Priority of the web app's training worker on 2-3 cores (0 is normal, 19 the lowest)."""
+
+
+def usable_cores() -> int:
+    """CPUs this process may compute on: ``machine_cores``, and no more than ``OMP_NUM_THREADS`` when
+    that is set."""
+    cores = machine_cores()
+    user = os.environ.get("OMP_NUM_THREADS", "")
+    if user.isdigit() and int(user) > 0:
+        cores = min(cores, int(user))
+    return cores
+
+
+def machine_cores() -> int:
+    """CPUs this process may run on: its affinity, capped by a cgroup CPU quota (a container's CPU limit)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:  # cgroup v2: "max 100000" or "200000 100000" (quota and period, in microseconds)
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period) + 0.5)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def busy_cores(samples: int = 10, interval: float = 0.01) -> float:
+    """How many cores other processes keep busy now.
+
+    On Linux, the mean number of runnable threads (the fourth field of ``/proc/loadavg``, less the one
+    reading it) over ``samples`` reads ``interval`` seconds apart: it sees a job that started a second
+    ago, which the 1-minute load average would take a minute to show. Elsewhere, that load average.
+    """
+    import time
+
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg") as f:
+                running = f.read().split()[3].split("/")[0]
+            counts.append(max(0, int(running) - 1))
+        except (OSError, IndexError, ValueError):
+            break
+        if i < samples - 1:
+            time.sleep(interval)
+    if counts:
+        return sum(counts) / len(counts)
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def generation_threads(cores: int | None = None, busy: float | None = None) -> int:
+    """Threads for generating now: the cores that other processes leave free, rounded, at least 1.
+
+    >>> generation_threads(cores=2, busy=0.1), generation_threads(cores=2, busy=1.9)
+    (2, 1)
+    """
+    cores = usable_cores() if cores is None else cores
+    busy = busy_cores() if busy is None else busy
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+def training_threads(cores: int | None = None) -> int:
+    """Threads of the web app's training worker: one core left free from 4 cores up, else every core
+    (then at priority ``TRAINING_NICE``: see ``worker_env``)."""
+    cores = machine_cores() if cores is None else cores
+    return cores - 1 if cores >= 4 else cores
+
+
+def worker_env(role: str, cores: int | None = None) -> dict[str, str]:
+    """Environment for a new web-app worker process (``train`` or ``generate``), set before it imports
+    torch: the short spin waits, and for ``train`` its thread count. What the user set is kept.
+
+    The generation worker is not given a count: it sizes its threads at each request
+    (``generation_threads``), since a training run may start or end between two.
+    """
+    env = {k: os.environ.get(k, v) for k, v in SPIN_ENV.items()}
+    if role == "train" and not os.environ.get("OMP_NUM_THREADS"):
+        threads = str(training_threads(cores))
+        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    return env
+
+
+def lower_priority(cores: int | None = None) -> None:
+    """In the web app's training worker on 2-3 cores: run at ``TRAINING_NICE``. The worker has a session
+    of its own, which Linux may schedule as a group (autogroup), so the group's priority is lowered too."""
+    cores = machine_cores() if cores is None else cores
+    if cores >= 4 or not hasattr(os, "nice"):
+        return
+    try:
+        os.nice(TRAINING_NICE)
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(TRAINING_NICE))
+    except OSError:
+        pass
+
+
+def use_threads(threads: int, *, busy: bool = False) -> int:
+    """Make this process compute on ``threads`` threads; return that number.
+
+    Before torch is imported, the environment sizes its pools (and with ``busy``, short spin waits);
+    then ``torch.set_num_threads``, and one inter-op thread where torch still allows setting it.
+    """
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        os.environ.setdefault("MKL_NUM_THREADS", str(threads))
+        if busy:
+            for k, v in SPIN_ENV.items():
+                os.environ.setdefault(k, v)
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # already set, or parallel work already started: the pool is idle between operations anyway
+    return threads

@@ -18,17 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import paths
-from ..bot_folder import CHECKPOINTS, CONFIG_FILE
-from ..dataset.folder import DatasetStats
-from ..errors import CheckpointError, TrainingDivergedError, TrainingInterrupted, UsageError
+from ..bot_folder import CHECKPOINTS
+from ..errors import CheckpointError, TrainingDivergedError, TrainingInterrupted
 from . import base_models
-from .checkpoints import checkpoint_dirs, load_checkpoint, save_checkpoint
+from .checkpoints import load_checkpoint, save_checkpoint
 from .data import batch_blocks, build_schedule, fit_block_size, load_posts, steps_in
 from .evaluate import EvalResult, evaluate
 from .export import model_max_length, save_output
 from .hardware import (Dist, agree, autocast_for, init_distributed, keep_freed_memory, resolve_device,
                        resolve_precision)
+from .output import choose_output, prepare_output
 from .recipes import TrainConfig, describe, resolve_config
 from .strategy import apply_strategy, trainable
 
@@ -132,20 +131,18 @@ def _peak_rss_mb() -> float:
         return float("nan")
 
 
-def default_output(stats: DatasetStats) -> Path:
-    return paths.bots_dir() / stats.bot
-
-
 def train(dataset: Any, output: str | Path | None = None, config: TrainConfig | None = None, *,
           resume: bool = False, progress: bool = False,
-          on_log: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+          on_log: Callable[[dict[str, Any]], None] | None = None, overwrite: bool = False) -> TrainResult:
     """Fine-tune a base model on a dataset folder and write a complete model folder.
 
     Args:
         dataset: a dataset folder from ``prepare`` (a path, or the ``Dataset`` it returned).
-        output: the model folder (default: ``$HUGGINGTWEETS_HOME/bots/<bot name>``).
+        output: the model folder (default: ``$HUGGINGTWEETS_HOME/bots/<bot name>``, or when a bot is
+            there, the first free ``<bot name>-2``, ``-3``, ...; see ``training.output``).
         config: the resolved settings (default: the ``default`` recipe); see ``resolve_config``.
         resume: continue from the last checkpoint in ``output/checkpoints``.
+        overwrite: replace the bot already in ``output`` (or in the default folder).
         progress: show a progress bar on stderr (loss, tokens/s, time left).
         on_log: called with each logged record (training loss every few steps, each evaluation).
     Returns:
@@ -155,7 +152,8 @@ def train(dataset: Any, output: str | Path | None = None, config: TrainConfig | 
         BaseModelError: the base model cannot be found or loaded.
         TrainingDataError: too little text for one block.
         CheckpointError: ``resume`` without a checkpoint, or with one made with other settings; or old
-            checkpoints without ``resume``.
+            checkpoints without ``resume`` or ``overwrite``.
+        FolderExistsError: ``output`` holds a trained bot, without ``resume`` or ``overwrite``.
         TrainingDivergedError: the loss became NaN or infinite (the last good checkpoint is kept).
         TrainingInterrupted: Ctrl-C or SIGTERM; a checkpoint was saved.
 
@@ -171,7 +169,7 @@ def train(dataset: Any, output: str | Path | None = None, config: TrainConfig | 
     base_models.require("transformers")
     d = init_distributed()
     try:
-        return _train(dataset, output, cfg, resume, progress, on_log, d, started)
+        return _train(dataset, output, cfg, resume, progress, on_log, d, started, overwrite)
     finally:
         if d.owns_group:
             import torch.distributed as dist
@@ -180,9 +178,9 @@ def train(dataset: Any, output: str | Path | None = None, config: TrainConfig | 
 
 
 def _train(dataset, output, cfg: TrainConfig, resume: bool, progress: bool, on_log, d: Dist,
-           started: float) -> TrainResult:
-    run = _Run(dataset, output, cfg, d, on_log)
-    checkpoints = run.check_output(resume)
+           started: float, overwrite: bool = False) -> TrainResult:
+    run = _Run(dataset, output, cfg, d, on_log, overwrite or resume)
+    checkpoints = prepare_output(run.out, resume=resume, overwrite=overwrite, d=d)
     run.setup_hardware()
     run.setup_model()
     run.setup_optimizer()
@@ -208,13 +206,14 @@ class _Run:
     hardware and precision, the model and its data, the optimizer (and DDP), a checkpoint restored,
     the loop, and the folder written."""
 
-    def __init__(self, dataset, output, cfg: TrainConfig, d: Dist, on_log) -> None:
+    def __init__(self, dataset, output, cfg: TrainConfig, d: Dist, on_log, reuse: bool = False) -> None:
         from ..dataset.folder import DatasetFolder
 
         self.cfg, self.d, self.on_log = cfg, d, on_log
         self.folder = Path(getattr(dataset, "path", dataset))
         self.stats = DatasetFolder.open(self.folder).stats
-        self.out = Path(output) if output else default_output(self.stats)
+        # Every process takes the same name: nothing is written to it before they all have.
+        self.out = choose_output(self.stats, output, overwrite=reuse)[0]
         self.at = _Progress()
         self.best_state: dict | None = None
         self.last_checkpoint: Path | None = None
@@ -223,23 +222,6 @@ class _Run:
         self.last_eval_step = -1
 
     # -- set-up ------------------------------------------------------------------------------------------
-
-    def check_output(self, resume: bool) -> list[Path]:
-        """The output folder is new, empty or a model folder; its checkpoints agree with ``resume``."""
-        out = self.out
-        if out.is_dir() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file() and \
-                not (out / CHECKPOINTS).is_dir():
-            # Saving replaces weight files; never in a folder that holds something else.
-            raise UsageError(f"{out} exists and is not a model folder written by huggingtweets; pass a new "
-                             f"or empty folder with -o")
-        checkpoints = checkpoint_dirs(out)
-        if resume and not checkpoints:
-            raise CheckpointError(f"--resume: no checkpoint in {out / CHECKPOINTS}; run without --resume to "
-                                  f"start training")
-        if not resume and checkpoints:
-            raise CheckpointError(f"{out} has a checkpoint of an unfinished run ({checkpoints[-1].name}): "
-                                  f"add --resume to continue it, or delete {out / CHECKPOINTS} to start over")
-        return checkpoints
 
     def setup_hardware(self) -> None:
         """Threads, device and arithmetic; ``auto`` settings are replaced by what is used."""

@@ -1,0 +1,162 @@
+"""Step 1 of the page: sources (handles, or an uploaded archive or file) to the session's dataset."""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..dataset.folder import AccountStats, DatasetFolder
+from ..errors import HuggingTweetsError, UsageError
+from . import jobs as jobs_mod
+from .sessions import Session
+from .views import MAX_SOURCES, NETWORKS, prepare_view, state_response
+from .web import AppState, unexpected
+from .web_errors import web_message
+
+log = logging.getLogger("huggingtweets.app")
+
+N_SAMPLES = 5
+ARCHIVE_SUFFIXES = (".zip", ".js")
+
+
+def table(users: list[AccountStats]) -> dict[str, Any]:
+    """The card's table (the rows of ``dataset.counts``), one column per account; a count the source
+    could not tell is ``"unknown"``."""
+    from ..dataset.counts import counts_table
+
+    return {"header": ["Data"] + [f"@{u.handle}" for u in users],
+            "rows": [[label] + ["unknown" if v is None else v for v in values]
+                     for label, _, values in counts_table(users)]}
+
+
+def samples(folder: Path, n: int = N_SAMPLES) -> list[dict[str, str]]:
+    """A few training posts (each once: balancing copies left out), picked the same way every time."""
+    posts = [{"handle": row.get("handle", ""), "text": row["text"]}
+             for row in DatasetFolder.open(folder).rows("train") if not row.get("copy")]
+    return random.Random(0).sample(posts, min(n, len(posts)))
+
+
+def _source_spec(session: Session, kind: str, value: str, upload: UploadFile | None, max_bytes: int,
+                 index: int) -> tuple[str, str] | None:
+    """(spec, label) for one row of the form, or None when the row is empty."""
+    value = (value or "").strip()
+    if kind == "upload":
+        if upload is None or not upload.filename:
+            return None
+        path = session.save_upload(upload.filename, upload.file, max_bytes)
+        name = path.name.lower()
+        scheme = "archive" if name.endswith(ARCHIVE_SUFFIXES) or name.endswith("outbox.json") else "file"
+        return f"{scheme}:{path}", path.name.split("-", 1)[1]
+    if not value:
+        return None
+    if kind not in ("x", "mastodon", "bsky"):
+        raise UsageError(f"source {index + 1}: unknown network {kind!r}; choose one of "
+                         f"{', '.join(NETWORKS.values())}")
+    return f"{kind}:{value}", f"{kind}:{value}"
+
+
+class _Progress:
+    """Counts posts per account as pages arrive, for the page's progress line."""
+
+    def __init__(self, session: Session, desc: str):
+        self.session, self.desc = session, desc
+        with session.lock:
+            session.live.setdefault("progress", {})[desc] = 0
+
+    def update(self, n: int) -> None:
+        with self.session.lock:
+            self.session.live["progress"][self.desc] += n
+
+    def close(self) -> None:
+        pass
+
+
+def run_prepare(session: Session, specs: list[str], handle: str | None) -> None:
+    """Fetch, clean and write the session's dataset (in a thread); the outcome goes into the session."""
+    from ..api import prepare
+    from ..sources import SourceOptions
+    from ..store import Store
+
+    out = session.datasets / secrets.token_hex(4)
+    store = None
+    try:
+        store = Store(session.store_path)
+        ds = prepare(specs, out, source_options=SourceOptions(handle=handle or None), store=store,
+                     progress=lambda desc: _Progress(session, desc))
+        users = ds.stats.users
+        dataset = {"bot": ds.name, "folder": out.name, "users": [
+            {k: getattr(u, k) for k in ("handle", "name", "network", "downloaded", "retweets", "short", "kept")}
+            for u in users], "table": table(users), "samples": samples(out), "warnings": ds.warnings,
+            "hash": ds.hash}
+        with session.lock:
+            old = (session.data.get("dataset") or {}).get("folder")
+            session.data.update(dataset=dataset, prepare={"status": "done"}, model=None, predictions=[],
+                                preview=None, publish=None, training={"status": "idle"})
+            session.live.pop("job", None)
+            session.save()
+        if old and old != out.name:
+            session.clear_folder(session.datasets / old)
+    except HuggingTweetsError as e:
+        session.clear_folder(out)
+        session.update(prepare={"status": "error", "error": web_message(e, session)})
+    except Exception as e:  # noqa: BLE001
+        log.exception("preparing a dataset failed")
+        session.clear_folder(out)
+        session.update(prepare={"status": "error", "error": unexpected(e)})
+    finally:
+        if store is not None:
+            store.close()
+        with session.lock:
+            session.live.pop("progress", None)
+
+
+async def _chosen_sources(request: Request, session: Session, app: AppState) -> tuple[list, str | None]:
+    """([(spec, label)], handle) from the form, uploads saved in the session's folder."""
+    form = await request.form(max_files=MAX_SOURCES, max_fields=4 * MAX_SOURCES + 4)
+    try:
+        chosen = []
+        for i in range(MAX_SOURCES):
+            upload = form.get(f"file{i}")
+            got = await run_in_threadpool(
+                _source_spec, session, str(form.get(f"kind{i}") or ""), str(form.get(f"value{i}") or ""),
+                upload if isinstance(upload, UploadFile) else None, app.settings.max_upload_bytes, i)
+            if got is not None:
+                chosen.append(got)
+        return chosen, str(form.get("handle") or "").strip() or None
+    finally:
+        await form.close()
+
+
+async def api_prepare(request: Request, session: Session) -> Response:
+    app: AppState = request.app.state.ht
+    with session.lock:
+        if prepare_view(session)["status"] == "running" or session.live.get("receiving"):
+            raise UsageError("a download is already running; wait for it to finish")
+        job = session.live.get("job")
+        if job is not None and job.status not in jobs_mod.FINISHED:
+            raise UsageError("a training run is queued or running on the current data; cancel it first")
+        session.live["receiving"] = True  # two quick clicks must not start two downloads
+    try:
+        chosen, handle = await _chosen_sources(request, session, app)
+        if not chosen:
+            raise UsageError("add at least one source: a handle with its network, or an archive or file to "
+                             "upload")
+        with session.lock:
+            session.data.update(sources=[label for _, label in chosen], prepare={"status": "running"})
+            session.live["progress"] = {}
+            session.save()
+    finally:
+        with session.lock:
+            session.live.pop("receiving", None)
+    threading.Thread(target=run_prepare, args=(session, [spec for spec, _ in chosen], handle),
+                     name="prepare", daemon=True).start()
+    return state_response(app, session, 202)
