@@ -17,7 +17,7 @@ import pytest
 from huggingtweets.card import finalize_bot, redraw_preview
 from huggingtweets.errors import UsageError
 from huggingtweets.generate import Bot, generate
-from huggingtweets.training import hardware, resolve_config, train
+from huggingtweets.training import hardware, resolve_config
 from huggingtweets.training.copies import CopyIndex, words
 from cli_runner import run_cli
 from test_card import PREDICTIONS, make_bot_folder
@@ -39,13 +39,7 @@ def _keep_torch_threads():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def bot_folder(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("bot")
-    ds = make_dataset(tmp / "ds", make_posts(200, seed=5))
-    cfg = resolve_config("quick", {"base_model": str(tiny_model()), "learning_rate": 1e-2, "batch_size": 2,
-                                   "checkpoint_minutes": 0})
-    return train(ds, tmp / "bot", cfg).output
+from test_generate import bot_folder  # noqa: E402,F401 - the same tiny trained bot, a module fixture
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from ..errors import DatasetError
+from .clean import Counts
 from ..sources import bare_path_error, suggest_spec
 
 TRAIN_FILE = "train.jsonl"
@@ -26,7 +27,7 @@ VALID_FILE = "valid.jsonl"
 STATS_FILE = "stats.json"
 FORMAT_VERSION = 1
 
-COUNT_KEYS = ("downloaded", "retweets", "replies", "short", "duplicates", "kept")
+COUNT_KEYS = tuple(f.name for f in fields(Counts))
 """The per-account counts (``dataset.clean.Counts``): downloaded = the sum of the other five."""
 
 
