@@ -209,7 +209,7 @@ def prepare(specs: Iterable[str], out: str | Path | None = None, *,
         # The same posts, split the same way (`run SOURCE --resume`, or prepare run twice): nothing
         # would be replaced, so the folder already there is the dataset, and no copy is left behind.
         shutil.rmtree(out)
-        return Dataset(instead_of, DatasetFolder.open(instead_of).stats, notes)
+        return Dataset(instead_of, DatasetFolder.open(instead_of).stats, notes, reused=True)
     return Dataset(out, stats, notes, instead_of)
 
 

@@ -493,6 +493,7 @@ def execute(plan: DeletePlan, built: bool = False, store: Store | None = None) -
         try:
             for t in accounts:
                 store.delete_account(t.network or "", t.account or "")
+                _remove_cached_avatars(t.network or "", t.name)
         finally:
             if own:
                 store.close()
@@ -500,6 +501,15 @@ def execute(plan: DeletePlan, built: bool = False, store: Store | None = None) -
         if t.path is not None:
             _remove(t.path)
     return items
+
+
+def _remove_cached_avatars(network: str, handle: str) -> None:
+    """The account's picture as an export left it in the cache (``<cache>/avatars/NETWORK-HANDLE.*``)."""
+    folder = paths.cache_dir() / "avatars"
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if p.is_file() and p.stem.lower() == f"{network}-{handle}".lower():
+                p.unlink()
 
 
 def delete_bot(name: str | Path) -> list[Target]:

@@ -494,3 +494,23 @@ def test_prepare_on_a_csv(tmp_path):
     lines = (tmp_path / "ds" / "train.jsonl").read_text().splitlines()
     lines += (tmp_path / "ds" / "valid.jsonl").read_text().splitlines()
     assert len(lines) == 21
+
+
+@pytest.mark.parametrize("name, handle", [("pia_lund_tweets.csv", "pia_lund"), ("@Jane_Doe_tweets.txt", "Jane_Doe"),
+                                          ("x9_tweets.tsv", "x9"), ("my_tweets.csv", None),
+                                          ("jane_tweets_backup.csv", None), ("a_very_long_handle_name_tweets.csv", None)])
+def test_a_file_named_after_its_account_by_its_tool_needs_no_handle(tmp_path, name, handle):
+    from huggingtweets.errors import HandleRequiredError
+
+    path = tmp_path / name
+    path.write_text("tweets\nThe harbour was calm this morning, gulls everywhere\nSecond post about the tide\n",
+                    encoding="utf-8")
+    if handle is None:
+        with pytest.raises(HandleRequiredError):
+            open_source(f"file:{path}").profile()
+        return
+    profile = open_source(f"file:{path}").profile()
+    assert profile.handle == handle
+    assert any("taken from the file's name" in n for n in profile.extra["notes"])
+    given = open_source(f"file:{path}", SourceOptions(handle="someone")).profile()
+    assert given.handle == "someone" and not given.extra.get("notes")  # --handle wins, no note

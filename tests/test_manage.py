@@ -83,7 +83,7 @@ def test_prepare_keeps_a_taken_default_folder_and_says_which_it_writes(capsys):
     before = (first / "stats.json").read_bytes()
     # The same posts again: nothing would be replaced, so the dataset already there is reused.
     code, out, err = run(capsys, "prepare", "mem:jane", "-q")
-    assert code == 0 and err == "" and out.endswith(f"Written to {first}\n")
+    assert code == 0 and err == "" and out.endswith(f"Already in {first} (the same posts, nothing written)\n")
     assert not (paths.datasets_dir() / "jane-2").exists()
     make_account("jane", 550)  # more posts: another dataset
     code, out, err = run(capsys, "prepare", "mem:jane", "-q")
@@ -339,7 +339,12 @@ def test_delete_account_removes_its_posts_and_offers_what_was_built_from_them(ca
     assert MARKER.encode() not in stored, "the raw records are gone from the file"
 
     ht.fetch(["mem:jane"])
+    avatars = paths.cache_dir() / "avatars"  # where an export leaves the account's picture
+    avatars.mkdir(parents=True, exist_ok=True)
+    (avatars / "mem-jane.jpg").write_bytes(b"\xff\xd8\xff")
+    (avatars / "mem-bob.jpg").write_bytes(b"\xff\xd8\xff")
     deleted = ht.delete_account("jane", built=True)
+    assert not (avatars / "mem-jane.jpg").exists() and (avatars / "mem-bob.jpg").exists()
     assert sorted((t.kind, t.name) for t in deleted) == [
         ("account", "jane"), ("bot", "jane"), ("dataset", "bob-jane"), ("dataset", "jane")]
     assert not jane_bot.exists() and not cyborg.path.exists() and bob_ds.path.is_dir()

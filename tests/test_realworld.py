@@ -63,8 +63,9 @@ def test_twarc2_timeline(tmp_path):
 
 
 def test_download_tweets_ai_text_gen_csv(tmp_path):
-    ds = prepare([f"file:{REALWORLD / 'pia_lund_tweets.csv'}"], tmp_path / "ds", min_chars=0,
-                 source_options=SourceOptions(handle="pia_lund"))
+    # Without flags: the text column is the tool's `tweets`, the handle the file's name (`<handle>_tweets.csv`).
+    ds = prepare([f"file:{REALWORLD / 'pia_lund_tweets.csv'}"], tmp_path / "ds", min_chars=0)
+    assert ds.stats.users[0].handle == "pia_lund"
     assert ds.stats.users[0].kept == 4
 
 

@@ -139,7 +139,7 @@ def prepare(sources: tuple[str, ...], output: str | None, overwrite: bool, quiet
     n_train = sum(u.train_rows for u in ds.stats.users)
     n_valid = sum(u.valid_posts for u in ds.stats.users)
     click.echo(f"\nDataset {ds.name}: {n_train:,} training rows, {n_valid:,} validation posts, {ds.hash[:19]}")
-    click.echo(f"Written to {ds.path}")
+    click.echo(f"Already in {ds.path} (the same posts, nothing written)" if ds.reused else f"Written to {ds.path}")
 
 
 def register(group: click.Group) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
+from .. import paths
 from ..bot_folder import BotFolder
 from ..evaluation import TRAIN_POSTS
 from ..training.recipes import DEFAULT_RECIPE, DEVICES, EMBEDDED, PACKINGS, PRECISIONS, RECIPES
@@ -144,7 +145,8 @@ def _train(inputs: tuple[str, ...], output: str | None, quiet: bool, resume: boo
             for note in ds.warnings:
                 click.echo(f"Warning: {note}", err=True)
             click.echo(format_table(ds.stats.users))
-            click.echo(f"Dataset written to {ds.path}")
+            click.echo(f"Dataset {'already in' if ds.reused else 'written to'} {ds.path}"
+                       + (" (the same posts)" if ds.reused else ""))
         elif record.get("stage") == "output":
             _say(renamed(record["instead_of"], record["output"]), err=True)
         elif record.get("stage") == "training":
@@ -340,7 +342,9 @@ def run(sources: tuple[str, ...], output: str | None, quiet: bool, resume: bool,
     click.echo(f"Model:   {result.output}")
     if not no_card:
         click.echo(f"Card:    {result.output / 'README.md'} (preview: {result.output / 'predictions.png'})")
-    click.echo(f"More posts: huggingtweets generate {result.output} \"{prompt}\" -n 10")
+    # By name when the bot is where names are looked up, else by its folder.
+    ref = result.output.name if result.output.parent == paths.bots_dir() else result.output
+    click.echo(f"More posts: huggingtweets generate {ref} \"{prompt}\" -n 10")
 
 
 def register(group: click.Group) -> None:

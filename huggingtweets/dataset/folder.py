@@ -173,6 +173,8 @@ class DatasetFolder:
     warnings: list[str] = field(default_factory=list)
     instead_of: Path | None = None
     """The default folder ``prepare`` found taken, when it wrote to a new name (``jane-2``) instead."""
+    reused: bool = False
+    """``prepare`` found the same posts, split the same way, already in the folder, and wrote nothing."""
 
     @property
     def hash(self) -> str:

@@ -152,3 +152,22 @@ def few(handles: Mapping[str, str], limit: int = 5) -> str:
     """Handles for a message: the first ``limit`` of them, then ``...``."""
     shown = ", ".join(list(handles.values())[:limit])
     return shown + (", ..." if len(handles) > limit else "")
+
+
+# Tools that name their output after the account: minimaxir's download-tweets-ai-text-gen writes
+# `<handle>_tweets.csv` (one `tweets` column, nothing else that says whose posts they are).
+_NAMED_BY_TOOL = re.compile(r"^@?(?P<handle>[A-Za-z0-9_]{1,15})_tweets\.(?:csv|tsv|txt|json|jsonl)$", re.I)
+
+
+def handle_from_file_name(name: str) -> str | None:
+    """The account a file is named after by the tool that wrote it (``jane_tweets.csv`` -> ``jane``), or
+    ``None``: X handles are 1-15 letters, digits or underscores."""
+    m = _NAMED_BY_TOOL.match(name)
+    if not m or m.group("handle").lower() in _NOT_HANDLES:
+        return None
+    return m.group("handle")
+
+
+# Words that name a file of one's own posts rather than an account ("my_tweets.csv").
+_NOT_HANDLES = {"my", "all", "our", "your", "old", "new", "export", "exported", "download", "downloaded",
+                "backup", "raw", "clean", "cleaned", "test", "sample", "example", "some", "the", "latest"}

@@ -40,6 +40,7 @@ from ._file_values import (AVATAR_COLUMNS, DATE_COLUMNS, HANDLE_COLUMNS, ID_COLU
                            file_error, row_date)
 from ._file_values import clean_str as _clean_str
 from ._file_values import few as _few
+from ._file_values import handle_from_file_name
 from ._file_values import first_key as _first_key
 from ._file_values import first_value as _first_value
 from ._file_values import has as _has
@@ -111,6 +112,7 @@ class FileSource:
         self.info: FileInfo
         self._decoding: Decoding  # how each line's bytes become text, and what was repaired
         self._handle = ""
+        self._name_note: str | None = None
         self._only: str | None = None  # lower-cased handle whose rows are kept, in a file of several
         self._name: str | None = None
         self._avatar: str | None = None
@@ -399,7 +401,12 @@ class FileSource:
                     f"{self.path} holds posts of {len(found.handles)} accounts ({_few(found.handles)}): "
                     f"pass --handle NAME to import one of them (one file = one account)")
             if not found.handles:
-                raise HandleRequiredError(self.spec)
+                named = handle_from_file_name(self.path.name)
+                if named is None:
+                    raise HandleRequiredError(self.spec)
+                found.handles[named.lower()] = named
+                self._name_note = (f"{self.path.name}: the posts' account, @{named}, taken from the file's name "
+                                   f"(as download-tweets-ai-text-gen names it); pass --handle to choose another")
             data_key = next(iter(found.handles))
             handle = check_handle(found.handles[data_key])
         self._handle = handle
@@ -466,6 +473,8 @@ class FileSource:
     def profile(self) -> Profile:
         extra: dict[str, Any] = {"file": {**self.info.to_dict(), "description": self.describe()}}
         notes = self._decoding.notes(self.path.name)  # lines read in another encoding or repaired
+        if self._name_note:
+            notes = [*notes, self._name_note]
         if notes:
             extra["notes"] = notes
         return Profile(handle=self._handle, name=self._name, avatar_url=self._avatar, extra=extra,
