@@ -89,10 +89,11 @@ def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None)
             new, saved_profile = 0, False
             try:
                 for page in src.pages(state):
-                    if not saved_profile:  # only once the source has shown it can be read
-                        store.save_profile(src.network, key, profile)
-                        saved_profile = True
-                    new += store.save_page(src.network, key, page, state)
+                    # The profile goes with the first page, in its transaction: once the source has shown
+                    # it can be read, and never as an account row without posts if that page fails.
+                    new += store.save_page(src.network, key, page, state,
+                                           profile=None if saved_profile else profile)
+                    saved_profile = True
                     if bar is not None:
                         bar.update(len(page))
             finally:

@@ -360,3 +360,60 @@ class InvalidRepoIdError(UsageError):
         self.repo_id = repo_id
         super().__init__(f"invalid repo id {repo_id!r}: {why}; write it as NAMESPACE/NAME, for example "
                          f"--repo-id jane/jane-bot (letters, digits, '-', '_', '.')")
+
+
+class StoreFullError(StoreError):
+    """The disk (or quota) under the post store is full; the page being written was rolled back."""
+
+    def __init__(self, path: str, held: str, needed: str):
+        self.path, self.held, self.needed = path, held, needed
+        folder = str(path).rsplit("/", 1)[0] or "/"
+        super().__init__(
+            f"no space left to write the post store {path}: the last page was not saved, the {held} already "
+            f"stored is kept; free at least {needed} on the disk of {folder}, or set HUGGINGTWEETS_HOME to a "
+            f"folder on a disk with more room (move {folder} there to keep its posts), then run the same "
+            f"command again")
+
+
+class StoreWriteError(StoreError):
+    """The post store cannot be written (read-only file system, I/O error); nothing was half-written."""
+
+    def __init__(self, path: str, why: str):
+        self.path, self.why = path, why
+        super().__init__(
+            f"cannot write the post store {path}: {why}; the last page was not saved (what was stored before "
+            f"is kept): set HUGGINGTWEETS_HOME to a writable folder with free space, then run the same "
+            f"command again")
+
+
+class StoreBusyError(StoreError):
+    """Another process held the post store's write lock for longer than the wait allowed."""
+
+    def __init__(self, path: str, waited: float):
+        self.path, self.waited = path, waited
+        super().__init__(
+            f"another huggingtweets process is using the post store {path} (waited {waited:.0f} s): find it "
+            f"with `fuser {path}` or `lsof {path}`, and try again when it ends (HUGGINGTWEETS_STORE_WAIT=SECONDS "
+            f"waits longer)")
+
+
+class HomeWarning(UserWarning):
+    """Something optional under HUGGINGTWEETS_HOME (the avatar cache) could not be written; work goes on."""
+
+
+class PromptTooLongError(UsageError):
+    """The prompt is longer, in tokens, than the bot takes (``Bot.prompt_limit``)."""
+
+    def __init__(self, tokens: int, limit: int, why: str):
+        self.tokens, self.limit = tokens, limit
+        super().__init__(f"the prompt is {tokens:,} tokens long; this bot takes at most {limit:,} ({why}): "
+                         f"shorten the prompt")
+
+
+class DuplicateColumnError(FileFormatError):
+    """A table's header names one column twice, so which one holds the posts is ambiguous."""
+
+    def __init__(self, path: str, column: str):
+        self.path, self.column = path, column
+        super().__init__(f"{path}: the header names the column {column!r} twice; rename one of them, or pass "
+                         f"--text-column NAME with a column named once")

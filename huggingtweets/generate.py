@@ -29,12 +29,18 @@ from typing import Any, Callable, Iterable
 
 from . import paths
 from .bot_folder import DEFAULT_PROMPT, BotFolder, TrainingRecord, bot_path
-from .errors import ModelFolderError, UsageError
+from .errors import ModelFolderError, PromptTooLongError, UsageError
 from .training.copies import CopyIndex
 from .training.data import tokenize
 
 DEFAULT_MAX_NEW_TOKENS = 100
 """A 280-character post is about 70 tokens for GPT-2-like tokenizers; the original allowed 160 in all."""
+MAX_PROMPT_TOKENS = 512
+"""The longest prompt, in tokens, whatever the model's context. A bot learns single posts (a 280-character
+post is about 70 tokens, a 25,000-character X long post about 6,000, and training blocks are 256 tokens by
+default), so a prompt is the start of a post: 512 tokens (about 2,000 characters, seven short posts) is
+room for any such start, and a batch of ``n`` samples over a 100 KB prompt (25,000 tokens) would run for
+minutes on a CPU to write text the bot was never trained to continue."""
 COPIES = ("mark", "drop", "keep")
 DROP_SAMPLES = 3
 """With ``copies="drop"``, samples drawn at most per post asked for: a bot that copies two posts in three
@@ -191,6 +197,7 @@ class Bot:
             many samples were drawn and how many were left out as copies.
         Raises:
             UsageError: a setting out of range.
+            PromptTooLongError: the prompt is longer than ``prompt_limit(max_new_tokens)`` tokens.
 
         Example:
             >>> posts = bot.generate("My dream is", n=10, copies="drop")
@@ -203,6 +210,7 @@ class Bot:
         if seed is not None:
             torch.manual_seed(seed)
         prompt_ids = tokenize(self.tokenizer, [prompt])[0] if prompt else []
+        self._check_prompt(len(prompt_ids), max_new_tokens)
         head = self.tokenizer.decode(prompt_ids, skip_special_tokens=True)
         posts = Posts()
         kept: dict[tuple[int, int], Generated] = {}  # (batch, row) -> post: returned in sampled order
@@ -230,6 +238,24 @@ class Bot:
             batch += 1
         posts.extend(kept[key] for key in sorted(kept))
         return posts
+
+    def prompt_limit(self, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> tuple[int, str]:
+        """(the most tokens a prompt may have, why): ``MAX_PROMPT_TOKENS``, or less where the model's context
+        leaves less room beside the end-of-text token and ``max_new_tokens``."""
+        config = self.model.config
+        context = next((v for v in (getattr(config, k, None) for k in
+                                    ("max_position_embeddings", "n_positions", "n_ctx"))
+                        if isinstance(v, int) and v > 0), None)
+        room = context - max_new_tokens - 1 if context else None
+        if room is None or room >= MAX_PROMPT_TOKENS:
+            return MAX_PROMPT_TOKENS, "the prompt is the start of a post"
+        return max(room, 0), f"its context of {context:,} tokens less --max-new-tokens {max_new_tokens} " \
+                             f"and the end-of-text token"
+
+    def _check_prompt(self, tokens: int, max_new_tokens: int) -> None:
+        limit, why = self.prompt_limit(max_new_tokens)
+        if tokens > limit:
+            raise PromptTooLongError(tokens, limit, why)
 
     @staticmethod
     def _check(n: int, temperature: float, top_p: float, top_k: int, max_new_tokens: int, copies: str,

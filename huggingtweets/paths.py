@@ -5,8 +5,13 @@ Computed on each call (never at import time) so that tests and users can point i
 
 from __future__ import annotations
 
+import contextlib
 import os
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Iterator
+
+_CACHE: ContextVar[Path | None] = ContextVar("huggingtweets_cache", default=None)
 
 
 def home() -> Path:
@@ -27,7 +32,19 @@ def datasets_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    return home() / "cache"
+    """``$HUGGINGTWEETS_HOME/cache``, or the folder ``using_cache`` set for this thread or task."""
+    return _CACHE.get() or home() / "cache"
+
+
+@contextlib.contextmanager
+def using_cache(folder: Path) -> Iterator[Path]:
+    """Inside the block, in this thread or task only, ``cache_dir()`` is ``folder``: the web app gives
+    each visitor's preparation a cache of its own, so that two visitors never write one avatar file."""
+    token = _CACHE.set(folder)
+    try:
+        yield folder
+    finally:
+        _CACHE.reset(token)
 
 
 def app_sessions_dir() -> Path:

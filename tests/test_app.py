@@ -114,8 +114,11 @@ def test_a_crafted_cookie_gets_a_fresh_session_not_another_folder():
         assert r.status_code == 200
         new = r.cookies.get(COOKIE)
         assert new and new != "../../etc" and len(new) == 43
-        assert (paths.home() / "app" / "sessions" / folder_key(new) / "session.json").is_file()
         assert r.json()["dataset"] is None
+        c.cookies.clear()
+        c.cookies.set(COOKIE, new)
+        assert c.post("/api/cancel", headers={"X-CSRF-Token": r.json()["csrf"]}).status_code < 500
+        assert (paths.home() / "app" / "sessions" / folder_key(new) / "session.json").is_file()
 
 
 @pytest.mark.parametrize("name", ["../../x", "..\\..\\x.zip", "/tmp/x.zip", "../sessions/../../x.zip"])

@@ -295,7 +295,7 @@ def test_delete_my_data_removes_everything_of_the_session(tmp_path):
     app = create_app()
     with new_client(app) as c, new_client(app) as other:
         open_page(c)
-        open_page(other)
+        open_page(other).post("/api/cancel")  # it acts, so it has a folder
         state = c.get("/api/state").json()
         with open(archive(tmp_path / "a.zip", BOT), "rb") as f:
             assert c.post("/api/prepare", data={"kind0": "upload"}, files={"file0": ("a.zip", f)}).status_code == 202

@@ -10,22 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import paths
 from ..dataset.folder import AccountStats, DatasetFolder
 from ..errors import HuggingTweetsError, UsageError
 from . import jobs as jobs_mod
-from .sessions import Session
+from .sessions import Session, folder_bytes
 from .views import MAX_SOURCES, NETWORKS, prepare_view, state_response
-from .web import AppState, unexpected
+from .web import AppState, BadRequest, Settings, unexpected
 from .web_errors import web_message
 
 log = logging.getLogger("huggingtweets.app")
 
 N_SAMPLES = 5
 ARCHIVE_SUFFIXES = (".zip", ".js")
+FORM_SLACK = 1024**2  # bytes: the form's fields and part headers, beside the files themselves
+LIVE = ("x", "mastodon", "bsky")
 
 
 def table(users: list[AccountStats]) -> dict[str, Any]:
@@ -46,7 +50,7 @@ def samples(folder: Path, n: int = N_SAMPLES) -> list[dict[str, str]]:
 
 
 def _source_spec(session: Session, kind: str, value: str, upload: UploadFile | None, max_bytes: int,
-                 index: int) -> tuple[str, str] | None:
+                 index: int, settings: Settings) -> tuple[str, str] | None:
     """(spec, label) for one row of the form, or None when the row is empty."""
     value = (value or "").strip()
     if kind == "upload":
@@ -58,9 +62,12 @@ def _source_spec(session: Session, kind: str, value: str, upload: UploadFile | N
         return f"{scheme}:{path}", path.name.split("-", 1)[1]
     if not value:
         return None
-    if kind not in ("x", "mastodon", "bsky"):
+    if kind not in LIVE:
         raise UsageError(f"source {index + 1}: unknown network {kind!r}; choose one of "
                          f"{', '.join(NETWORKS.values())}")
+    if not settings.allow_live_sources:
+        raise UsageError(f"source {index + 1}: this app does not download from {NETWORKS.get(kind, kind)} for "
+                         f"visitors (it would spend its owner's API keys); upload an archive instead")
     return f"{kind}:{value}", f"{kind}:{value}"
 
 
@@ -90,8 +97,9 @@ def run_prepare(session: Session, specs: list[str], handle: str | None) -> None:
     store = None
     try:
         store = Store(session.store_path)
-        ds = prepare(specs, out, source_options=SourceOptions(handle=handle or None), store=store,
-                     progress=lambda desc: _Progress(session, desc))
+        with paths.using_cache(session.folder / "cache"):  # the visitor's own avatar cache
+            ds = prepare(specs, out, source_options=SourceOptions(handle=handle or None), store=store,
+                         progress=lambda desc: _Progress(session, desc))
         users = ds.stats.users
         dataset = {"bot": ds.name, "folder": out.name, "users": [
             {k: getattr(u, k) for k in ("handle", "name", "network", "downloaded", "retweets", "short", "kept")}
@@ -119,16 +127,69 @@ def run_prepare(session: Session, specs: list[str], handle: str | None) -> None:
             session.live.pop("progress", None)
 
 
+class _TooLarge(Exception):
+    pass
+
+
+async def read_form(request: Request, limit: int) -> FormData:
+    """The request's multipart form, read while counting: a body over ``limit`` bytes is refused from
+    its ``Content-Length`` before anything is read, or as soon as the count passes the limit (413);
+    a body that is not a readable form is a 400 or 415, never a 500.
+
+    Raises:
+        BadRequest: as above, one line.
+    """
+    content_type = request.headers.get("content-type", "").lower()
+    multipart = content_type.startswith("multipart/form-data")
+    if not multipart and not content_type.startswith("application/x-www-form-urlencoded"):
+        raise BadRequest("the request is not a form; reload the page and try again", 415)
+    too_large = BadRequest(f"the upload is larger than this app accepts ({limit:,} bytes); whoever runs the "
+                           f"app can raise it with --max-upload-mb", 413)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise too_large if length.isdigit() else BadRequest("the request's Content-Length is not a number")
+
+    async def counted():
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit:
+                raise _TooLarge
+            yield chunk
+
+    parser = (MultiPartParser(request.headers, counted(), max_files=MAX_SOURCES, max_fields=4 * MAX_SOURCES + 4)
+              if multipart else FormParser(request.headers, counted()))
+    try:
+        return await parser.parse()
+    except _TooLarge:
+        raise too_large from None
+    except MultiPartException as e:
+        raise BadRequest(f"the upload could not be read ({e.message}); reload the page and try again") from None
+    except Exception as e:  # noqa: BLE001 - whatever a broken body makes the parser raise is the sender's
+        log.info("unreadable form: %r", e)
+        raise BadRequest("the upload could not be read; reload the page and try again") from None
+
+
+def _room(session: Session, settings: Settings) -> int:
+    """Bytes this session may still upload: the upload limit, or what is left of its disk allowance."""
+    left = settings.max_session_bytes - folder_bytes(session.folder)
+    if left <= 0:
+        raise BadRequest(f"your session on this app is full ({settings.max_session_bytes // 1024**2:,} MB); "
+                         f"delete your data to start again", 413)
+    return min(settings.max_upload_bytes, left)
+
+
 async def _chosen_sources(request: Request, session: Session, app: AppState) -> tuple[list, str | None]:
     """([(spec, label)], handle) from the form, uploads saved in the session's folder."""
-    form = await request.form(max_files=MAX_SOURCES, max_fields=4 * MAX_SOURCES + 4)
+    room = await run_in_threadpool(_room, session, app.settings)
+    form = await read_form(request, room + FORM_SLACK)
     try:
         chosen = []
         for i in range(MAX_SOURCES):
             upload = form.get(f"file{i}")
             got = await run_in_threadpool(
                 _source_spec, session, str(form.get(f"kind{i}") or ""), str(form.get(f"value{i}") or ""),
-                upload if isinstance(upload, UploadFile) else None, app.settings.max_upload_bytes, i)
+                upload if isinstance(upload, UploadFile) else None, room, i, app.settings)
             if got is not None:
                 chosen.append(got)
         return chosen, str(form.get("handle") or "").strip() or None

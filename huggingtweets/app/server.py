@@ -10,9 +10,11 @@ words, which the page shows as is. The routes live by step: ``data_routes`` (1: 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
+import os
 import socket
 from importlib import resources
 from typing import Any
@@ -33,6 +35,7 @@ from .views import state_response, view
 from .web import SECURITY_HEADERS, AppState, Settings, with_session
 
 log = logging.getLogger("huggingtweets.app")
+SWEEP_SECONDS = 600  # how often idle sessions are looked for (their idle time is counted in hours)
 
 __all__ = ["AppState", "Settings", "create_app", "listen", "serve", "view"]
 
@@ -81,11 +84,21 @@ def create_app(settings: Settings | None = None, *, allowed_hosts: list[str] | N
     """
     state = AppState(settings or Settings())
 
+    async def sweeper() -> None:
+        while True:
+            try:
+                await run_in_threadpool(state.sessions.sweep)
+            except Exception:  # noqa: BLE001 - a failed sweep is tried again at the next turn
+                log.exception("deleting expired sessions failed")
+            await asyncio.sleep(SWEEP_SECONDS)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        task = asyncio.create_task(sweeper())
         try:
             yield
         finally:
+            task.cancel()
             await run_in_threadpool(state.close)
 
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)] if allowed_hosts else []
@@ -142,6 +155,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None =
     # The page shows these notes itself; the server's console need not repeat them.
     warnings.filterwarnings("ignore", category=DataWarning)
     local = host in ("127.0.0.1", "localhost", "::1")
+    os.umask(0o077)  # visitors' files (uploads, stores, models) are readable by this user only
     allowed = ["127.0.0.1", "localhost", "[::1]", "::1"] if local else None
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = uvicorn.Config(create_app(settings, allowed_hosts=allowed), log_level="warning")

@@ -7,11 +7,18 @@ session is started, so a crafted cookie cannot name a folder outside ``sessions/
 ``<key>`` is a hash of the id, not the id: paths end up in files that leave the machine (a dataset's
 ``stats.json`` names its uploads, a model's ``training_config.json`` its dataset), and the id is the
 visitor's login, while the hash gives nothing to log in with.
+
+A session starts in memory only: a visitor who just looks (``GET /api/state``) gets a cookie and a CSRF
+token but no folder; the folder is made on the first request that changes something (``persist``), when
+fewer than ``max_sessions`` folders exist. Folders are 0700 and the files the app writes 0600; a folder
+idle for longer than the app's ``session_hours`` is deleted by ``sweep``, which the server runs
+periodically.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import shutil
@@ -30,6 +37,35 @@ from ..errors import UsageError
 COOKIE = "huggingtweets_session"
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32): 43 characters
 _SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_PENDING = 10_000
+"""Sessions kept in memory without a folder (visitors who only looked); the oldest are forgotten first."""
+
+
+class SessionLimitError(UsageError):
+    """The app keeps no more sessions, or this session's folder is full: answered with ``status``."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def private_dir(path: Path) -> Path:
+    """Make ``path`` (and its parents) as folders only this user can open (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (links not followed)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
 
 
 def sessions_dir() -> Path:
@@ -91,6 +127,8 @@ class Session:
     last_seen: float = field(default_factory=time.time)
     deleted: bool = False
     """Set by ``Sessions.delete``: nothing of this session is written again (a finishing job's save)."""
+    persisted: bool = True
+    """False while the session lives in memory only (no folder yet): ``save`` then keeps ``data`` there."""
 
     @property
     def csrf(self) -> str:
@@ -129,18 +167,18 @@ class Session:
         return resolved
 
     def save_upload(self, filename: str, stream: BinaryIO, max_bytes: int) -> Path:
-        """Copy an uploaded file into ``uploads/`` under a safe, unique name; return its path.
+        """Copy an uploaded file into ``uploads/`` under a safe, unique name (mode 0600); return its path.
 
         Raises:
             UsageError: the file is larger than ``max_bytes``.
         """
-        self.uploads.mkdir(parents=True, exist_ok=True)
+        private_dir(self.uploads)
         name = safe_filename(filename)
         # A random prefix keeps two uploads of the same name apart without a shared counter.
         target = self.inside(self.uploads / f"{secrets.token_hex(3)}-{name}")
         size = 0
         try:
-            with open(target, "xb") as out:
+            with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
                 while chunk := stream.read(1 << 20):
                     size += len(chunk)
                     if size > max_bytes:
@@ -154,11 +192,13 @@ class Session:
 
     def save(self) -> None:
         with self.lock:
-            if self.deleted:
+            if self.deleted or not self.persisted:
                 return
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)
             tmp = self.folder / "session.json.tmp"
-            tmp.write_bytes(orjson.dumps(self.data, option=orjson.OPT_INDENT_2))
+            tmp.unlink(missing_ok=True)
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(orjson.dumps(self.data, option=orjson.OPT_INDENT_2))
             tmp.replace(self.folder / "session.json")
 
     def update(self, **values: Any) -> None:
@@ -175,10 +215,12 @@ class Session:
 class Sessions:
     """The sessions the server knows, loaded from disk on first use (a restart keeps them)."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, max_sessions: int = 200, idle_hours: float = 24.0):
         self._root = root
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self.max_sessions = max_sessions
+        self.idle_seconds = idle_hours * 3600
 
     @property
     def root(self) -> Path:
@@ -206,12 +248,60 @@ class Sessions:
             return s
 
     def create(self) -> Session:
+        """A new session, in memory only until ``persist`` (a visitor who only looks leaves nothing)."""
         session_id = new_session_id()
-        s = Session(session_id, self.root / folder_key(session_id), {"csrf": secrets.token_urlsafe(32)})
-        s.save()
+        s = Session(session_id, self.root / folder_key(session_id), {"csrf": secrets.token_urlsafe(32)},
+                    persisted=False)
         with self._lock:
+            pending = [p for p in self._sessions.values() if not p.persisted]
+            for old in sorted(pending, key=lambda p: p.last_seen)[: max(0, len(pending) + 1 - MAX_PENDING)]:
+                self._sessions.pop(old.id, None)
             self._sessions[session_id] = s
         return s
+
+    def persist(self, session: Session) -> None:
+        """Give ``session`` its folder (on its first request that changes something).
+
+        Raises:
+            SessionLimitError: ``max_sessions`` folders exist already (503).
+        """
+        with self._lock, session.lock:
+            if session.persisted or session.deleted:
+                return
+            root = private_dir(self.root)
+            if sum(1 for d in root.iterdir() if d.is_dir()) >= self.max_sessions:
+                raise SessionLimitError(f"this app is full ({self.max_sessions} visitors' sessions); try again "
+                                        f"later, when older ones have expired", 503)
+            session.persisted = True
+            session.save()
+
+    def sweep(self, now: float | None = None) -> int:
+        """Delete the sessions idle for longer than ``idle_seconds`` (their folders too), but not one whose
+        work is running; forget visitors who only looked. Returns how many folders were deleted."""
+        now = time.time() if now is None else now
+        cutoff = now - self.idle_seconds
+        with self._lock:
+            loaded = {folder_key(s.id): s for s in self._sessions.values()}
+            for s in [s for s in loaded.values() if not s.persisted and s.last_seen < cutoff]:
+                self._sessions.pop(s.id, None)
+        deleted = 0
+        folders = [d for d in self.root.iterdir() if d.is_dir()] if self.root.is_dir() else []
+        for folder in folders:
+            s = loaded.get(folder.name)
+            if s is not None:
+                if s.last_seen >= cutoff or _busy(s):
+                    continue
+                self.delete(s)
+            else:
+                try:
+                    seen = max(folder.stat().st_mtime, (folder / "session.json").stat().st_mtime)
+                except OSError:
+                    seen = folder.stat().st_mtime if folder.exists() else now
+                if seen >= cutoff:
+                    continue
+                shutil.rmtree(folder, ignore_errors=True)
+            deleted += 1
+        return deleted
 
     def delete(self, session: Session) -> None:
         """Delete everything of ``session`` (its folder: uploads, store, datasets, models, jobs) and forget
@@ -223,5 +313,16 @@ class Sessions:
                 shutil.rmtree(session.folder)
 
     def loaded(self) -> list[Session]:
+        """The sessions in memory (with a folder or not)."""
         with self._lock:
             return list(self._sessions.values())
+
+
+def _busy(session: Session) -> bool:
+    """Whether work of ``session`` is running (a download, or a training job not finished)."""
+    from .jobs import FINISHED
+
+    with session.lock:
+        job = session.live.get("job")
+        return bool(session.live.get("receiving") or session.live.get("progress") is not None
+                    or (job is not None and job.status not in FINISHED))

@@ -42,6 +42,10 @@ def _config(app: AppState, session: Session, data: dict[str, Any], resume: bool)
         return previous["config"]
     recipe = str(data.get("recipe") or "quick")
     base_model = str(data.get("base_model") or "").strip() or app.settings.default_base_model
+    if base_model != app.settings.default_base_model and not app.settings.allow_local_models \
+            and (base_model.startswith((".", "/", "~", "\\")) or Path(base_model).expanduser().exists()):
+        raise UsageError("this app does not train from a folder on its machine for visitors; give a Hub "
+                         "model id, such as HuggingFaceTB/SmolLM2-135M-Instruct")
     overrides = {"base_model": base_model, "max_steps": int_or_none(data, "max_steps", 1, "Stop after steps"),
                  "epochs": int_or_none(data, "epochs", 1, "Epochs")}
     return resolve_config(recipe, overrides).to_dict()

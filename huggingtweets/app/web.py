@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -29,7 +30,7 @@ from ..errors import HuggingTweetsError, UsageError
 from ..training.recipes import EMBEDDED
 from .generation import Generators
 from .jobs import TrainingQueue
-from .sessions import COOKIE, Session, Sessions
+from .sessions import COOKIE, Session, SessionLimitError, Sessions
 from .web_errors import web_message
 
 log = logging.getLogger("huggingtweets.app")
@@ -48,6 +49,14 @@ SECURITY_HEADERS = {
 FOREIGN_REQUEST = "this request did not come from the app's page: reload the page and try again"
 
 
+class BadRequest(Exception):
+    """A request the app cannot read (a broken upload, a body too large): one line, with its status."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
 @dataclass
 class Settings:
     default_base_model: str = EMBEDDED
@@ -59,12 +68,24 @@ class Settings:
     """The Python that runs the training and generation processes (default: this one)."""
     tracker: str = "auto"
     """Experiment tracking of the training runs, as `huggingtweets train --tracker` (``--tracker``)."""
+    session_hours: float = 24.0
+    """A visitor's session (its folder too) is deleted after this many hours without a request."""
+    max_sessions: int = 200
+    """Session folders kept at once; a new visitor is then told to come back later (503)."""
+    max_session_bytes: int = 10 * 1024**3
+    """Disk a session's folder may fill (uploads, store, datasets, models) before uploads are refused."""
+    allow_live_sources: bool = True
+    """Whether visitors may download from x:, mastodon: and bsky: (spending the owner's API tokens);
+    off by default when the app listens beyond this machine (``--allow-live-sources``)."""
+    allow_local_models: bool = True
+    """Whether visitors may name a folder of this machine as base model; off by default when the app
+    listens beyond this machine (``--allow-local-models``)."""
 
 
 class AppState:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.sessions = Sessions()
+        self.sessions = Sessions(max_sessions=settings.max_sessions, idle_hours=settings.session_hours)
         self.queue = TrainingQueue(settings.python)
         self.generators = Generators(settings.max_generators, settings.python)
 
@@ -123,7 +144,16 @@ def with_session(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if request.method not in SAFE_METHODS and not csrf_ok(request, session):
                 response = error(FOREIGN_REQUEST, 403)
             else:
+                if request.method not in SAFE_METHODS:
+                    app.sessions.persist(session)  # its folder is made when the visitor first acts
                 response = await handler(request, session)
+        except BadRequest as e:
+            response = error(e.message, e.status)
+        except SessionLimitError as e:
+            response = error(str(e), e.status)
+        except HTTPException as e:
+            response = error(f"the request could not be read ({e.detail}); reload the page and try again",
+                             e.status_code if 400 <= e.status_code < 500 else 400)
         except HuggingTweetsError as e:
             response = error(web_message(e, session))
         except Exception as e:  # noqa: BLE001 - the page gets one line, the log the traceback
@@ -136,10 +166,19 @@ def with_session(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
+MAX_JSON_BYTES = 1024**2  # the page's JSON requests are a few hundred bytes
+
+
 async def read_json(request: Request) -> dict[str, Any]:
+    """The request's JSON object, read up to ``MAX_JSON_BYTES`` (413 past that)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise BadRequest("the request is too large; reload the page", 413)
     try:
-        data = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError:
+        data = orjson.loads(bytes(body) or b"{}")
+    except (orjson.JSONDecodeError, UnicodeDecodeError):
         raise UsageError("the request is not valid JSON; reload the page") from None
     if not isinstance(data, dict):
         raise UsageError("the request is not a JSON object; reload the page")

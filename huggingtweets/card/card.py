@@ -41,7 +41,13 @@ def _hex(rgb: tuple[int, int, int]) -> str:
 
 
 def _html(s: Any) -> str:
-    return html.escape(str(s), quote=True)
+    # One line: a blank line would end the card's HTML block, and what follows it would be read as Markdown.
+    return html.escape(" ".join(str(s).split()), quote=True)
+
+
+def _one_line(s: Any) -> str:
+    """Text on one line, for a fenced block: a line of its own could close the fence."""
+    return " ".join(str(s).split())
 
 
 def _json_str(s: Any) -> str:
@@ -96,7 +102,8 @@ def _environment():
 
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(html=_html, md=escape_md, json_str=_json_str, py_str=_py_str, hex=_hex, code=_code)
+    env.filters.update(html=_html, md=escape_md, json_str=_json_str, py_str=_py_str, hex=_hex, code=_code,
+                       one_line=_one_line)
     return env
 
 

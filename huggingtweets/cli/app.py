@@ -19,8 +19,21 @@ import click
               help="Models kept loaded for generation at once (more visitors reload theirs).")
 @click.option("--tracker", type=click.Choice(["auto", "wandb", "none"]), default="auto", show_default=True,
               help="Experiment tracking of the training runs, as in `huggingtweets train`.")
+@click.option("--session-hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
+              help="A visitor's session, and its files, is deleted after this many hours without a visit.")
+@click.option("--max-sessions", type=click.IntRange(1), default=200, show_default=True,
+              help="Visitors' sessions kept at once; more visitors are asked to come back later.")
+@click.option("--max-session-mb", type=click.IntRange(1), default=10240, show_default=True,
+              help="Disk one visitor's session may fill before their uploads are refused.")
+@click.option("--allow-live-sources", is_flag=True,
+              help="With --host beyond this machine: let visitors download from x:, mastodon: and bsky: "
+                   "(with your API keys). Always allowed on 127.0.0.1.")
+@click.option("--allow-local-models", is_flag=True,
+              help="With --host beyond this machine: let visitors name a folder of this machine as base model. "
+                   "Always allowed on 127.0.0.1.")
 def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_loaded_models: int,
-        tracker: str) -> None:
+        tracker: str, session_hours: float, max_sessions: int, max_session_mb: int, allow_live_sources: bool,
+        allow_local_models: bool) -> None:
     """Start the web app: download posts, train a bot, write and share its posts, in the browser."""
     try:
         from ..app import Settings, serve
@@ -30,8 +43,11 @@ def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_lo
                                    f"pip install 'huggingtweets[app]'") from None
     from ..training.recipes import EMBEDDED
 
+    local = host in ("127.0.0.1", "localhost", "::1")
     settings = Settings(default_base_model=base_model or EMBEDDED, max_upload_bytes=max_upload_mb * 1024**2,
-                        max_generators=max_loaded_models, tracker=tracker)
+                        max_generators=max_loaded_models, tracker=tracker, session_hours=session_hours,
+                        max_sessions=max_sessions, max_session_bytes=max_session_mb * 1024**2,
+                        allow_live_sources=local or allow_live_sources, allow_local_models=local or allow_local_models)
     sock = listen(host, port)  # a port in use is one line of error, before anything is said or loaded
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"huggingtweets app on http://{shown}:{port}/ (Ctrl-C stops it; a training run keeps a "

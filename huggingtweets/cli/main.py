@@ -5,7 +5,9 @@ Set ``HUGGINGTWEETS_DEBUG=1`` to see the full traceback instead.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import logging
 import os
 import sys
 
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..errors import HuggingTweetsError
 
     debug = bool(os.environ.get("HUGGINGTWEETS_DEBUG"))
+    _show_store_wait()
     try:
         rc = cli.main(args=argv, prog_name="huggingtweets", standalone_mode=False)
         # Without standalone mode, click returns ctx.exit(code)'s code instead of exiting with it.
@@ -76,5 +79,45 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         if debug:
             raise
-        click.echo(f"Error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        click.echo(f"Error: {os_error_message(e)}", err=True)
         sys.exit(1)
+
+
+# A folder that cannot be written: read-only file system, no permission, disk or quota full.
+_HOME_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EACCES, errno.EDQUOT, errno.EPERM}
+
+
+def os_error_message(e: OSError) -> str:
+    """One line for an OSError: what failed, on which path, and (for a folder that cannot be written)
+    the fix."""
+    line = f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")
+    if e.errno not in _HOME_ERRNOS:
+        return line
+    from .. import paths
+
+    where = e.filename or paths.home()
+    fix = "free space there" if e.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
+    return (f"{line}; huggingtweets cannot write {where}: {fix}, or set HUGGINGTWEETS_HOME to a writable "
+            f"folder with free space (now {paths.home()})")
+
+
+class _StoreWaitHandler(logging.Handler):
+    """Shows the store's wait for another process on stderr: a countdown in place on a terminal, else
+    its first line only."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        left = getattr(record, "seconds_left", None)
+        tty = sys.stderr.isatty()
+        if tty and left is not None:
+            sys.stderr.write("\r\033[K" + (record.getMessage() if left > 0 else ""))
+            sys.stderr.flush()
+        elif record.levelno >= logging.WARNING:
+            sys.stderr.write(record.getMessage() + "\n")
+
+
+def _show_store_wait() -> None:
+    logger = logging.getLogger("huggingtweets.store")
+    if not any(isinstance(h, _StoreWaitHandler) for h in logger.handlers):
+        logger.addHandler(_StoreWaitHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

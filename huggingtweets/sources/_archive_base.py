@@ -8,13 +8,15 @@ Each export has its module: ``_x_archive`` (X), ``_grailbird`` (X before 2019), 
 from __future__ import annotations
 
 import re
+import secrets
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, MutableMapping
 
 import orjson
 
 from .. import paths
-from ..errors import ArchiveFormatError, HandleMismatchError, HandleRequiredError
+from ..errors import ArchiveFormatError, HandleMismatchError, HandleRequiredError, HomeWarning
 from ._container import Container
 from .base import Page, Profile, SourceOptions, check_handle
 
@@ -85,14 +87,28 @@ def choose_handle(spec: str, found: str | None, options: SourceOptions) -> str:
     raise HandleRequiredError(spec)
 
 
-def save_avatar(data: bytes, network: str, handle: str, suffix: str) -> str:
-    """Write an avatar image from the export to ``<cache>/avatars/<network>-<handle><suffix>``; its path."""
+def save_avatar(data: bytes, network: str, handle: str, suffix: str) -> str | None:
+    """Write an avatar image from the export to ``<cache>/avatars/<network>-<handle><suffix>``; its path.
+
+    The avatar is optional: when the cache cannot be written (read-only or full home), it is skipped
+    with a ``HomeWarning`` and ``None`` is returned, so posts already stored can still be prepared.
+    """
     folder = paths.cache_dir() / "avatars"
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{network}-{handle.lower()}{suffix.lower() or '.jpg'}"
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    tmp = target.with_name(f"{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as e:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        warnings.warn(f"@{handle}: avatar skipped, {folder} cannot be written ({e.strerror or e}); set "
+                      f"HUGGINGTWEETS_HOME to a writable folder with free space to keep it", HomeWarning,
+                      stacklevel=2)
+        return None
     return str(target)
 
 

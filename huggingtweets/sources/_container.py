@@ -7,6 +7,11 @@ declares *and* while decompressing, so a zip that lies about its sizes is still 
 
 Exports are often re-zipped or unpacked into a folder of their own (``twitter-2024-01-01-abc/data/...``),
 so a member is found at the top or one folder down.
+
+A folder's symbolic links are followed only while they stay inside the folder: a link whose target
+resolves outside it (``data/tweets.js -> ~/.ssh/id_rsa``, as an unpacked archive from someone else can
+hold) is treated as absent by ``exists``, ``locate`` and ``glob``, and ``read`` refuses it with one line,
+so no byte from outside the export is ever read (the web app reads uploads from strangers).
 """
 
 from __future__ import annotations
@@ -106,9 +111,13 @@ class Container:
                 self._names = []
         return self._names
 
+    def _inside(self, path: Path) -> bool:
+        """Whether ``path`` (a member of a folder) resolves inside the folder: links out are skipped."""
+        return path.resolve().is_relative_to(self.path.resolve())
+
     def exists(self, name: str) -> bool:
         if self.kind == "folder":
-            return (self.path / name).is_file()
+            return (self.path / name).is_file() and self._inside(self.path / name)
         if self._name_set is None:
             self._name_set = set(self.names())
         return name in self._name_set
@@ -129,17 +138,19 @@ class Container:
                     if sep and rest == name and "/" not in head:
                         return head + "/", name
         elif self.kind == "folder":
-            subdirs = sorted(d for d in self.path.iterdir() if d.is_dir() and not d.name.startswith("."))
+            subdirs = sorted(d for d in self.path.iterdir() if d.is_dir() and not d.name.startswith(".")
+                             and self._inside(d))
             for name in candidates:
                 for d in subdirs:
-                    if (d / name).is_file():
+                    if (d / name).is_file() and self._inside(d / name):
                         return d.name + "/", name
         return None
 
     def glob(self, pattern: str) -> list[str]:
         """Member names matching ``pattern`` (``fnmatch`` syntax; ``*`` does not cross a '/'), sorted."""
         if self.kind == "folder":
-            return sorted(p.relative_to(self.path).as_posix() for p in self.path.glob(pattern) if p.is_file())
+            return sorted(p.relative_to(self.path).as_posix() for p in self.path.glob(pattern)
+                          if p.is_file() and self._inside(p))
         folder, _, leaf = pattern.rpartition("/")
         prefix = folder + "/" if folder else ""
         return sorted(n for n in self.names()
@@ -199,7 +210,11 @@ class Container:
             if name != self.path.name:
                 raise KeyError(name)
             return self.path
-        return self.path / name
+        path = self.path / name
+        if not self._inside(path):
+            raise ArchiveFormatError(f"{self.path}: {name} is a link to a file outside the archive folder; "
+                                     f"it is not read (copy the file into the folder instead)")
+        return path
 
 
 def _corrupt(path: Path, why: object) -> ArchiveFormatError:

@@ -137,6 +137,14 @@ GARBLED_FILE = 0.30
 """A file is refused when more than this share of the posts looked at are garbled, and at least
 ``GARBLED_MIN`` of them: a few odd posts in a short file are the author's, not a wrong file."""
 GARBLED_MIN = 5
+MAX_POST_CHARS = 40_000
+"""No platform's post is longer: X's long posts stop at 25,000 characters, Mastodon's default at 500,
+Bluesky's at 300. A file whose "posts" are mostly longer is not a file of posts (a 64 MiB line, a book)."""
+
+
+def too_long(texts: list[str]) -> int:
+    """How many of ``texts`` are longer than any post (``MAX_POST_CHARS``)."""
+    return sum(1 for t in texts if len(t) > MAX_POST_CHARS)
 
 
 def garbled(texts: list[str]) -> int:

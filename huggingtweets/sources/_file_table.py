@@ -91,3 +91,15 @@ def _split_header(line: str, delimiter: str) -> list[str]:
         return next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:
         return []
+
+
+def check_text_column(columns: list[str], text_column: str, path: Path) -> None:
+    """Refuse a header that names the text column twice: ``csv`` would silently read the first of them.
+
+    Raises:
+        DuplicateColumnError: the column is named twice (compared as ``norm`` compares column names).
+    """
+    from ..errors import DuplicateColumnError
+
+    if sum(norm(c) == norm(text_column) for c in columns) > 1:
+        raise DuplicateColumnError(str(path), text_column)

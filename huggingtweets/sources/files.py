@@ -30,11 +30,12 @@ from ..errors import FileFormatError, HandleRequiredError, NotPostsError, Source
 from . import _profiles
 from ._dates import parse_date
 from ._decode import Decoding, find_decoding, open_text
-from ._file_binary import FILE_ADVICE, GARBLED_FILE, GARBLED_MIN, binary_kind, control_share, garbled
+from ._file_binary import (FILE_ADVICE, GARBLED_FILE, GARBLED_MIN, MAX_POST_CHARS, binary_kind, control_share,
+                           garbled, too_long)
 from ._file_json import (API_KEYS, LIST_KEYS, V2_KEYS, api_text, find_posts, jsonl_objects, load_json,
                          response_posts)
 from ._file_json import loads_or_none as _loads_or_none
-from ._file_table import sniff_delimiter, table_head, table_records
+from ._file_table import check_text_column, sniff_delimiter, table_head, table_records
 from ._file_values import (AVATAR_COLUMNS, DATE_COLUMNS, HANDLE_COLUMNS, ID_COLUMNS, LANG_COLUMNS, NAME_COLUMNS,
                            QUOTE_FLAGS, REPLY_FLAGS, REPLY_ID_COLUMNS, RETWEET_FLAGS, TEXT_COLUMNS, content_id,
                            file_error, row_date)
@@ -287,6 +288,7 @@ class FileSource:
                 raise self._fail(f"no text column among {_listing(columns)}; "
                                  f"pass --text-column NAME to say which one holds the text")
             self.info.text_column = columns[normed.index(key)]
+        check_text_column(columns, self.info.text_column, self.path)
         if not has_rows:
             raise self._fail("the file has column names but no rows; export the posts again")
 
@@ -443,6 +445,11 @@ class FileSource:
             where = "column" if self.info.format in ("csv", "tsv") else "key"
             raise self._fail(f"no row holds any text in its {where} {col!r}; pass --text-column NAME if the "
                              f"text is in another one")
+        long = too_long(texts)
+        if long * 2 > len(texts):
+            raise self._not_posts(f"too long to be posts ({long:,} of its first {len(texts):,} \"posts\" are over "
+                                  f"{MAX_POST_CHARS:,} characters, longer than any platform allows)",
+                                  "pass a file with one post per line, row or object")
         bad = garbled(texts)
         if bad >= GARBLED_MIN and bad > GARBLED_FILE * len(texts):
             raise self._not_posts(f"garbled text ({bad:,} of its first {len(texts):,} posts read as mojibake, "
