@@ -139,9 +139,11 @@ class Bot:
                 tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
                 m = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype,
                                                                       trust_remote_code=False)
-        except (OSError, ValueError) as e:
-            raise ModelFolderError(f"{folder}: could not load the model ({e}); train it again with "
-                                   f"`huggingtweets train`") from e
+        except Exception as e:  # noqa: BLE001 - OSError, ValueError, a garbled config's TypeError,
+            # safetensors' SafetensorError for cut weights: all say the folder is damaged.
+            why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            raise ModelFolderError(f"{folder}: could not load the model ({why}); train it again with "
+                                   f"`huggingtweets train`, or copy the folder again if it was cut short") from e
         m.to(dev)
         m.eval()
         if pack:

@@ -362,7 +362,7 @@ def find_bot(name: str | Path) -> Target:
     """
     path = bot_path(name)
     if not path.is_dir():
-        raise ModelFolderError(f"{name}: no such bot; `huggingtweets list bots` shows them")
+        raise ModelFolderError(f"{name}: no such bot; run `huggingtweets list bots` to see them")
     if not _is_trained(path) and not _is_unfinished(path):
         raise NotManagedError(str(path), "bot", "no config.json, model weights and stats.json, and no "
                                                "checkpoints")
@@ -379,7 +379,7 @@ def find_dataset(name: str | Path) -> Target:
     if not path.exists() and "/" not in str(name) and os.sep not in str(name):
         path = paths.datasets_dir() / str(name)
     if not path.is_dir():
-        raise DatasetError(f"{name}: no such dataset; `huggingtweets list datasets` shows them")
+        raise DatasetError(f"{name}: no such dataset; run `huggingtweets list datasets` to see them")
     try:
         DatasetFolder.open(path)
     except DatasetError:

@@ -310,7 +310,7 @@ def test_delete_refuses_folders_that_are_not_bots_or_datasets(capsys, tmp_path):
     code, _, err = run(capsys, "delete", "dataset", bot, "--yes")
     assert code == 2 and f"Error: {bot} is not a dataset folder (" in err
     code, _, err = run(capsys, "delete", "dataset", "nobody", "--yes")
-    assert code == 1 and err == "Error: nobody: no such dataset; `huggingtweets list datasets` shows them\n"
+    assert code == 1 and err == "Error: nobody: no such dataset; run `huggingtweets list datasets` to see them\n"
     assert (mine / "notes.txt").is_file() and bot.is_dir()
 
     deleted = ht.delete_dataset(tmp_path / "ds")

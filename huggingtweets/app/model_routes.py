@@ -73,13 +73,20 @@ async def api_generate(request: Request, session: Session) -> Response:
     prompt = str(data.get("prompt", DEFAULT_PROMPT))
     if len(prompt) > MAX_PROMPT_CHARS:
         raise UsageError(f"the prompt is {len(prompt)} characters long; keep it under {MAX_PROMPT_CHARS}")
+    seed = int_or_none(data, "seed", 0)
+    who = handles(session)
     with session.lock:
         folder = model_folder(session)
         if session.live.get("writing"):
             raise UsageError("posts are being written; wait for them")
-    seed = int_or_none(data, "seed", 0)
-    predictions, note = await run_in_threadpool(write_posts, app, session, folder, prompt, seed,
-                                                handles(session))
+        # Claimed under the lock, before the thread starts: requests at once (two quick clicks, tabs)
+        # must not all pass the check above and write at the same time.
+        session.live["writing"] = {"n": N_PREDICTIONS, "posts": []}
+    try:
+        predictions, note = await run_in_threadpool(write_posts, app, session, folder, prompt, seed, who)
+    finally:
+        with session.lock:
+            session.live.pop("writing", None)
     session.update(prompt=prompt, predictions=predictions, preview=None, generate_note=note)
     return state_response(app, session)
 

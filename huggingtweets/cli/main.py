@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted; what was already fetched is kept in the store.", err=True)
         sys.exit(130)
+    except click.UsageError as e:
+        # One line, like every other error, with where to read the options (click's own form is four).
+        command = e.ctx.command_path if e.ctx is not None else "huggingtweets"
+        click.echo(f"Error: {e.format_message().rstrip('.')}; run `{command} --help` to see what it takes",
+                   err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)

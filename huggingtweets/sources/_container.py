@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -183,8 +184,14 @@ class Container:
                     return self._read_limited(f, name, declared, limit)
             with open(self._file(name), "rb") as f:
                 return self._read_limited(f, name, declared, limit)
-        except (zipfile.BadZipFile, EOFError, ValueError) as e:
+        except (zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
+            # zlib.error: bad compressed data (a damaged download); BadZipFile: a bad CRC or header.
             raise _corrupt(self.path, e) from e
+        except (NotImplementedError, RuntimeError) as e:
+            # An encrypted member, or a compression method Python does not read.
+            raise ArchiveFormatError(
+                f"{self.path}: cannot read {name} ({e}); unzip it with your system's tool and pass the "
+                f"folder") from e
         except OSError as e:
             if self.kind == "zip":
                 raise _corrupt(self.path, e) from e

@@ -55,7 +55,8 @@ def find_posts(doc: Any, path: Path) -> tuple[list[Any], Any]:
     if found is None:
         what = "an empty list" if doc == [] else "no list of posts"
         raise file_error(path, f"JSON with {what}; expected an array of posts or an object holding one "
-                               f"under \"data\", \"tweets\", \"statuses\", \"posts\" or \"items\"")
+                               f"under \"data\", \"tweets\", \"statuses\", \"posts\" or \"items\"; export the posts as "
+                               f"such a list (or as CSV) and pass that")
     items, holder = found
     if not items:
         raise file_error(path, "the JSON list of posts is empty; export the posts again")
@@ -66,7 +67,7 @@ def find_posts(doc: Any, path: Path) -> tuple[list[Any], Any]:
     bad = next((x for x in items if not isinstance(x, (dict, str))), None)
     if bad is not None:
         raise file_error(path, f"the JSON list holds {type(bad).__name__} values, not posts; expected "
-                               f"objects with a text field (or strings)")
+                               f"objects with a text field (or strings); export the posts as such a list and pass that")
     return items, holder
 
 
@@ -91,7 +92,7 @@ def jsonl_objects(lines: Iterable[str], path: Path) -> Iterator[dict[str, Any]]:
             obj = {"text": obj}
         if not isinstance(obj, dict):
             raise file_error(path, f"line {n} holds a {type(obj).__name__}, not a JSON object; "
-                                   f"a .jsonl file holds one post object per line")
+                                   f"write one post object (or string) per line")
         yield obj
 
 

@@ -363,6 +363,10 @@ class XArchiveSource(ExportSource):
                         if not isinstance(value, list):
                             raise ArchiveFormatError(
                                 f"{self.path}: {member} does not hold a list; download the archive again")
+                        if value and not any(isinstance(item, dict) for item in value):
+                            raise ArchiveFormatError(
+                                f"{self.path}: {member} holds {type(value[0]).__name__} values, not records; "
+                                f"download the archive again")
                         X_FILES[key].read(data, value)
             own_id = self.account.get("accountId") or None
             posts = list(x_posts(data.tweets, data.notes, own_id, self.handle))
