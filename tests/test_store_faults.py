@@ -172,3 +172,24 @@ def test_avatar_skipped_on_read_only_cache(monkeypatch):
                                          r"\(Read-only file system\); set HUGGINGTWEETS_HOME"):
         assert _archive_base.save_avatar(b"\x89PNG", "x", "jane", ".png") is None
     assert not list((paths.cache_dir() / "avatars").glob("*"))
+
+
+def test_the_packages_warnings_are_one_warning_line_on_every_command(capsys):
+    """``fetch`` used to show a HomeWarning in Python's format (file, line and category)."""
+    import warnings
+
+    from huggingtweets.cli.main import _show_own_warnings
+    from huggingtweets.errors import HomeWarning
+
+    before = warnings.showwarning
+    try:
+        _show_own_warnings()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("@jane: avatar skipped", HomeWarning, stacklevel=1)
+            with pytest.warns(DeprecationWarning):  # another library's: handed on, not reworded
+                warnings.warn("a library's own", DeprecationWarning, stacklevel=1)
+    finally:
+        warnings.showwarning = before
+    err = capsys.readouterr().err
+    assert err == "Warning: @jane: avatar skipped\n"

@@ -49,12 +49,30 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(cli)
 
 
+def _show_own_warnings() -> None:
+    """The package's warnings (a home that cannot keep an avatar, too little data, a preview drawn without
+    a font or avatar) as one ``Warning: ...`` line, as the commands print their other notes; the
+    libraries' warnings keep Python's format."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("huggingtweets."):
+            click.echo(f"Warning: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning known errors into one line and an exit code."""
     from ..errors import HuggingTweetsError
 
     debug = bool(os.environ.get("HUGGINGTWEETS_DEBUG"))
     _show_store_wait()
+    _show_own_warnings()
     try:
         rc = cli.main(args=argv, prog_name="huggingtweets", standalone_mode=False)
         # Without standalone mode, click returns ctx.exit(code)'s code instead of exiting with it.
