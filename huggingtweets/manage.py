@@ -46,20 +46,6 @@ def kind_of(word: str) -> str:
     return kind
 
 
-def folder_bytes(path: Path) -> int:
-    """Bytes of the files under ``path`` (links counted as links, never followed)."""
-    if path.is_symlink() or path.is_file():
-        return path.lstat().st_size
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def human_size(n: int) -> str:
     """``1234567`` -> ``"1.2 MB"`` (powers of 1000, as file managers show them)."""
     size = float(n)
@@ -171,7 +157,7 @@ def list_bots() -> list[BotEntry]:
         if not trained and not _is_unfinished(path):
             continue
         stats = _stats(path)
-        found.append(BotEntry(path.name, path, folder_bytes(path), [u.handle for u in stats.users] if stats else [],
+        found.append(BotEntry(path.name, path, paths.folder_bytes(path), [u.handle for u in stats.users] if stats else [],
                               trained, web_app, BotFolder(path).hub_repo[0]))
     return found
 
@@ -189,7 +175,7 @@ def _dataset_folders() -> list[DatasetFolder]:
 
 def list_datasets() -> list[DatasetEntry]:
     """The dataset folders under ``$HUGGINGTWEETS_HOME/datasets``, with their sizes."""
-    return [DatasetEntry(ds.path.name, ds.path, folder_bytes(ds.path), [u.handle for u in ds.stats.users],
+    return [DatasetEntry(ds.path.name, ds.path, paths.folder_bytes(ds.path), [u.handle for u in ds.stats.users],
                          sum(u.train_rows for u in ds.stats.users), sum(u.valid_posts for u in ds.stats.users))
             for ds in _dataset_folders()]
 
@@ -286,7 +272,7 @@ def bot_info(name: str | Path) -> BotInfo:
 
     bot = BotFolder.open(name)
     stats = bot.stats
-    info = BotInfo(bot.path.name, bot.path, folder_bytes(bot.path), _in_app(bot.path),
+    info = BotInfo(bot.path.name, bot.path, paths.folder_bytes(bot.path), _in_app(bot.path),
                    [str(s) for s in stats.settings.get("sources") or []], stats.users, counts_table(stats.users))
     record = bot.training
     if record is not None:
@@ -366,7 +352,7 @@ def find_bot(name: str | Path) -> Target:
     if not _is_trained(path) and not _is_unfinished(path):
         raise NotManagedError(str(path), "bot", "no config.json, model weights and stats.json, and no "
                                                "checkpoints")
-    return Target("bot", path.name, path, folder_bytes(path))
+    return Target("bot", path.name, path, paths.folder_bytes(path))
 
 
 def find_dataset(name: str | Path) -> Target:
@@ -384,7 +370,7 @@ def find_dataset(name: str | Path) -> Target:
         DatasetFolder.open(path)
     except DatasetError:
         raise NotManagedError(str(path), "dataset", "no train.jsonl, valid.jsonl and readable stats.json") from None
-    return Target("dataset", path.name, path, folder_bytes(path))
+    return Target("dataset", path.name, path, paths.folder_bytes(path))
 
 
 def find_accounts(spec: str, store: Store) -> list[AccountEntry]:
@@ -422,10 +408,10 @@ def built_from(accounts: Iterable[Target]) -> list[Target]:
     found = []
     for path, _ in _bot_folders():
         if (_is_trained(path) or _is_unfinished(path)) and any(_made_from(_stats(path), a) for a in accounts):
-            found.append(Target("bot", path.name, path, folder_bytes(path)))
+            found.append(Target("bot", path.name, path, paths.folder_bytes(path)))
     for ds in _dataset_folders():
         if any(_made_from(ds.stats, a) for a in accounts):
-            found.append(Target("dataset", ds.path.name, ds.path, folder_bytes(ds.path)))
+            found.append(Target("dataset", ds.path.name, ds.path, paths.folder_bytes(ds.path)))
     return found
 
 
@@ -445,7 +431,7 @@ def wandb_runs(folders: Iterable[Path], gone: Iterable[Path] = ()) -> list[Targe
     kept = set().union(*(_offline_runs(p) for p in staying if p.resolve() not in leaving))
     home = paths.home().resolve()
     runs = sorted(set().union(*(_offline_runs(p) for p in folders)) - kept)
-    return [Target("wandb-run", d.name, d, folder_bytes(d)) for d in runs
+    return [Target("wandb-run", d.name, d, paths.folder_bytes(d)) for d in runs
             if d.name.startswith("offline-run-") and d.is_dir() and not d.is_symlink()
             and d.resolve().is_relative_to(home)]
 

@@ -199,7 +199,7 @@ def test_list_shows_bots_datasets_accounts_and_web_app_bots_with_sizes(capsys):
     data = json.loads(out)
     assert [(b["name"], b["web_app"], b["trained"], b["accounts"]) for b in data["bots"]] == \
         [("jane", False, True, ["jane"]), ("webby", True, True, ["jane"])]
-    assert data["bots"][0]["bytes"] == manage.folder_bytes(bot.output) > 10_000
+    assert data["bots"][0]["bytes"] == paths.folder_bytes(bot.output) > 10_000
     assert [(d["name"], d["accounts"]) for d in data["datasets"]] == [("jane", ["jane"])]
     [acc] = data["accounts"]
     assert (acc["spec"], acc["posts"]) == ("mem:jane", 120) and acc["bytes"] > 120 * 40
@@ -242,7 +242,7 @@ def test_info_shows_data_settings_metrics_versions_and_where_it_is_published(cap
     code, out, _ = run(capsys, "info", "jane")
     assert code == 0
     lines = out.splitlines()
-    assert lines[:3] == ["Bot:        jane", f"Folder:     {bot.output}, {manage.human_size(manage.folder_bytes(bot.output))}",
+    assert lines[:3] == ["Bot:        jane", f"Folder:     {bot.output}, {manage.human_size(paths.folder_bytes(bot.output))}",
                          "Sources:    mem:jane"]
     assert format_table(ds.stats.users) in out
     assert f"Settings:   recipe default: {tiny_model()} " in out and ", seed 42, max 2 steps\n" in out
@@ -286,7 +286,7 @@ def test_delete_bot_asks_and_removes_its_own_offline_runs_only(capsys, monkeypat
     tty(monkeypatch, "n\n")
     code, _, err = run(capsys, "delete", "bot", "tiny_poster")
     assert code == 1 and err.endswith("Delete? [y/N] Nothing was deleted.\n") and bot.is_dir()
-    assert f"  bot tiny_poster ({manage.human_size(manage.folder_bytes(bot))}, {bot})\n" in err
+    assert f"  bot tiny_poster ({manage.human_size(paths.folder_bytes(bot))}, {bot})\n" in err
     assert f"  W&B offline run offline-run-own (100 B, {own})\n" in err
 
     tty(monkeypatch, "y\n")

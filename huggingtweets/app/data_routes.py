@@ -19,7 +19,7 @@ from .. import paths
 from ..dataset.folder import AccountStats, DatasetFolder
 from ..errors import HuggingTweetsError, UsageError
 from . import jobs as jobs_mod
-from .sessions import Session, folder_bytes
+from .sessions import Session
 from .views import MAX_SOURCES, NETWORKS, prepare_view, state_response
 from .web import AppState, BadRequest, Settings, unexpected
 from .web_errors import web_message
@@ -172,7 +172,7 @@ async def read_form(request: Request, limit: int) -> FormData:
 
 def _room(session: Session, settings: Settings) -> int:
     """Bytes this session may still upload: the upload limit, or what is left of its disk allowance."""
-    left = settings.max_session_bytes - folder_bytes(session.folder)
+    left = settings.max_session_bytes - paths.folder_bytes(session.folder)
     if left <= 0:
         raise BadRequest(f"your session on this app is full ({settings.max_session_bytes // 1024**2:,} MB); "
                          f"delete your data to start again", 413)

@@ -56,18 +56,6 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the files under ``folder`` (links not followed)."""
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def sessions_dir() -> Path:
     return paths.app_sessions_dir()
 
