@@ -19,7 +19,8 @@ from .dataset.build import MIN_CHARS, WARN_CHARS, AccountData, SplitSettings, wr
 from .dataset.folder import DatasetFolder
 from .dataset.clean import CleanOptions, clean_posts
 from .bot_folder import TRACKING_FILE
-from .errors import DatasetError, FolderExistsError, HuggingTweetsError, NotEnoughDataError, UsageError
+from .errors import (DatasetError, FolderExistsError, HomeWarning, HuggingTweetsError, NotEnoughDataError,
+                     StoreWriteError, UsageError)
 from .sources import SourceOptions, bot_name, check_handle, open_source
 from .sources.base import Post, Profile, gc_paused
 from .store import Store
@@ -52,7 +53,7 @@ ProgressFactory = Callable[[str], Any]  # desc -> object with update(n) and clos
 
 
 def fetch(specs: Iterable[str], options: SourceOptions | None = None, store: Store | None = None,
-          progress: ProgressFactory | None = None) -> list[FetchResult]:
+          progress: ProgressFactory | None = None, *, stored_ok: bool = False) -> list[FetchResult]:
     """Fetch each source's posts into the store, page by page; return per source how many were new.
 
     Args:
@@ -60,20 +61,26 @@ def fetch(specs: Iterable[str], options: SourceOptions | None = None, store: Sto
         options: source settings (``handle`` for files that do not say whose posts they are).
         store: the store to write to (default: the user's, under ``$HUGGINGTWEETS_HOME``).
         progress: optional factory of progress bars (the CLI passes tqdm).
+        stored_ok: when the store cannot be written (``Store.read_only``: a read-only home), return
+            the posts already stored, with a ``HomeWarning``, instead of failing (``prepare`` does).
     Raises:
+        StoreWriteError: the store cannot be written (and ``stored_ok`` is off, or nothing is stored).
         HuggingTweetsError subclasses with a message that says what to do.
     """
     options = options or SourceOptions()
     sources = [open_source(spec, options) for spec in specs]  # check every spec before fetching
     with gc_paused():
-        return _fetch(sources, store, progress)
+        return _fetch(sources, store, progress, stored_ok)
 
 
-def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None) -> list[FetchResult]:
+def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None,
+           stored_ok: bool) -> list[FetchResult]:
     own = store is None
     store = store or Store()
     results = []
     try:
+        if store.read_only and not stored_ok:
+            raise StoreWriteError(str(store.path), "its folder cannot be written (read-only)")
         for src in sources:
             profile = src.profile()
             profile.handle = check_handle(profile.handle)
@@ -84,6 +91,9 @@ def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None)
                 known = [k for k in store.accounts_with_handle(src.network, profile.handle) if k != key]
                 if len(known) == 1:
                     key = known[0]
+            if store.read_only:
+                results.append(_stored_only(store, src, key, profile))
+                continue
             state = store.fetch_state(src.network, key)
             bar = progress(f"@{profile.handle}") if progress else None
             new, saved_profile = 0, False
@@ -107,6 +117,19 @@ def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None)
         if own:
             store.close()
     return results
+
+
+def _stored_only(store: Store, src, key: str, profile: Profile) -> FetchResult:
+    """On a store that cannot be written (``Store.read_only``): the account's posts already stored, with a
+    ``HomeWarning`` that the source's new posts were not imported, or ``StoreWriteError`` when none are."""
+    stored = store.count(src.network, key)
+    if not stored:
+        raise StoreWriteError(str(store.path), f"its folder cannot be written, and it holds no posts of "
+                                               f"@{profile.handle} to prepare from {src.spec}")
+    warnings.warn(f"the post store {store.path} cannot be written (read-only): using the {stored:,} posts of "
+                  f"@{profile.handle} already stored; posts of {src.spec} not stored yet are left out",
+                  HomeWarning, stacklevel=4)
+    return FetchResult(src.spec, src.network, key, store.profile(src.network, key) or profile, 0, stored)
 
 
 def drop_superseded(posts: list[Post]) -> list[Post]:
@@ -165,7 +188,7 @@ def prepare(specs: Iterable[str], out: str | Path | None = None, *,
     own = store is None
     store = store or Store()
     try:
-        fetched = fetch(specs, source_options, store, progress)
+        fetched = fetch(specs, source_options, store, progress, stored_ok=True)
         with gc_paused():
             accounts = [_clean_account(store, r, clean) for r in fetched]
     finally:

@@ -119,6 +119,7 @@ class NotEnoughDataError(HuggingTweetsError):
         "short": ("as short", "--min-words N"),
         "replies": ("as replies", "leave out --no-replies"),
         "duplicates": ("as duplicates", "--keep-duplicates"),
+        "too_long": ("as too long to be posts", None),
         "retweets": ("as retweets", None),
     }
 

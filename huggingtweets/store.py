@@ -108,6 +108,9 @@ class Store:
         self.path = Path(path) if path else paths.store_path()
         self.wait = store_wait() if wait is None else max(wait, 0.0)
         self.on_wait = on_wait
+        self.read_only = False
+        """Opened for reading only: the store's folder cannot be written (a read-only file system or
+        home), so the posts already stored can be read, and nothing can be saved (``StoreWriteError``)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=min(_POLL, self.wait))
@@ -116,9 +119,32 @@ class Store:
             self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB: imports of large archives
             self.db.executescript(SCHEMA)
             self._migrate()
+        except (sqlite3.DatabaseError, OSError) as e:
+            if not (self.path.is_file() and not os.access(self.path.parent, os.W_OK)):
+                if isinstance(e, OSError):
+                    raise
+                typed = self._write_error(e, 0)  # a full disk or a failing one, said as when importing
+                if typed is not e:
+                    raise typed from e
+                raise StoreError(f"cannot open the post store {self.path}: {e}; "
+                                 f"set HUGGINGTWEETS_HOME to another folder") from e
+            self._open_read_only()
+
+    def _open_read_only(self) -> None:
+        """Open the existing file for reading. With a WAL file left beside it (by a process that did not
+        close the store), SQLite reads it with ``mode=ro``; without one, the file is all there is and
+        ``immutable=1`` lets SQLite read it without the shared-memory file it cannot create here
+        (https://www.sqlite.org/wal.html, "Read-Only Databases")."""
+        wal = Path(f"{self.path}-wal")
+        query = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+        try:
+            self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True,
+                                      timeout=min(_POLL, self.wait))
+            self.db.execute("SELECT count(*) FROM posts").fetchone()
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"cannot open the post store {self.path}: {e}; "
-                             f"set HUGGINGTWEETS_HOME to another folder") from e
+            raise StoreError(f"cannot read the post store {self.path} (its folder cannot be written): {e}; "
+                             f"set HUGGINGTWEETS_HOME to a writable copy of the folder") from e
+        self.read_only = True
 
     def _migrate(self) -> None:
         """Bring a store written by an older version up to this schema (columns only ever added)."""
@@ -147,6 +173,8 @@ class Store:
         Raises:
             StoreBusyError, StoreFullError, StoreWriteError.
         """
+        if self.read_only:
+            raise StoreWriteError(str(self.path), "its folder cannot be written (read-only)")
         try:
             self._when_free(lambda: self.db.execute("BEGIN IMMEDIATE"))
         except sqlite3.OperationalError as e:

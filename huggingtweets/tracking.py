@@ -510,7 +510,7 @@ def start_train_run(config: Any, *, output: str | Path | None = None, dataset: s
 
 
 def _dataset_summary(stats: DatasetStats) -> dict[str, Any]:
-    keep = ("handle", "network", "downloaded", "retweets", "replies", "short", "duplicates", "kept",
+    keep = ("handle", "network", "downloaded", "retweets", "replies", "short", "duplicates", "too_long", "kept",
             "kept_chars", "train_posts", "valid_posts", "train_rows")
     return {"bot": stats.bot, "hash": stats.hash, "settings": stats.settings,
             "users": [{k: getattr(u, k) for k in keep} for u in stats.users]}

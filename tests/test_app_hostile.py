@@ -261,3 +261,31 @@ def test_each_visitor_prepares_with_a_cache_of_its_own(tmp_path):
         t.join()
     assert seen["a"] != seen["b"] and Path(seen["a"]).read_bytes() == b"a" and Path(seen["b"]).read_bytes() == b"b"
     assert paths.cache_dir() == paths.home() / "cache"  # outside the block: the home's cache
+
+
+def test_generation_workers_are_capped_when_every_one_is_busy(tmp_path):
+    """Many visitors, each with a bot of their own, asking at once: beyond ``max_busy`` processes the next
+    is told the app is busy (503) instead of starting one more process per visitor."""
+    from huggingtweets.app.generation import Generators, GeneratorsBusyError
+
+    class Busy:
+        def __init__(self, folder):
+            self.folder, self.last_used, self.stopped = folder, 0.0, False
+
+        def busy(self):
+            return True
+
+        def alive(self):
+            return True
+
+        def stop(self):
+            self.stopped = True
+
+    gens = Generators(max_workers=1, max_busy=3)
+    busy = {tmp_path / str(i): Busy(tmp_path / str(i)) for i in range(3)}
+    gens._workers = dict(busy)
+    with pytest.raises(GeneratorsBusyError) as e:
+        gens.generate(tmp_path / "another-bot", "My dream is", n=1)
+    assert e.value.status == 503 and "try again in a minute" in str(e.value)
+    assert gens._workers == busy and not any(w.stopped for w in busy.values())
+    assert Generators(max_workers=2).max_busy == 4

@@ -51,10 +51,10 @@ def test_counts_sum_and_categories():
     ]
     c = clean_posts(posts)
     assert c.counts.to_dict() == {"downloaded": 8, "retweets": 2, "replies": 0, "short": 2,
-                                  "duplicates": 1, "kept": 3}
+                                  "duplicates": 1, "too_long": 0, "kept": 3}
     c2 = clean_posts(posts, CleanOptions(replies=False, dedupe=False))
     assert c2.counts.to_dict() == {"downloaded": 8, "retweets": 2, "replies": 1, "short": 2,
-                                   "duplicates": 0, "kept": 3}
+                                   "duplicates": 0, "too_long": 0, "kept": 3}
     for cl in (c, c2):
         d = cl.counts.to_dict()
         assert d["downloaded"] == sum(v for k, v in d.items() if k != "downloaded")

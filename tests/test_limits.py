@@ -79,3 +79,33 @@ def test_a_file_of_posts_longer_than_any_platform_allows_is_not_posts(tmp_path, 
         open_source(f"file:{path}", SourceOptions(handle="jane"))
     path.write_text("a normal post about the harbour\n" * 3 + "x" * 50_000 + "\n", encoding="utf-8")
     open_source(f"file:{path}", SourceOptions(handle="jane"))  # one long line among posts: still posts
+
+
+@pytest.mark.parametrize("kind", ["txt", "jsonl", "csv"])
+def test_a_single_post_longer_than_any_platform_allows_is_left_out_and_counted(tmp_path, capsys, kind):
+    """Among real posts, one "post" over ``MAX_POST_CHARS`` (a pasted log, a stray blob) is not trained
+    on: it is counted as ``too_long``, shown as its own row, and the other posts are kept."""
+    import json
+
+    from huggingtweets import api
+    from huggingtweets.dataset.folder import DatasetFolder
+    from huggingtweets.sources import SourceOptions
+
+    posts = [f"post number {i} about the harbour and the lamp" for i in range(40)]
+    blob = "word " * 9_000  # 45,000 characters: longer than any network's post
+    texts = posts[:20] + [blob] + posts[20:]
+    path = tmp_path / f"posts.{kind}"
+    if kind == "txt":
+        path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    elif kind == "jsonl":
+        path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    else:
+        path.write_text("text\n" + "".join(f"{t}\n" for t in texts), encoding="utf-8")
+    ds = api.prepare([f"file:{path}"], tmp_path / "ds", min_chars=1, source_options=SourceOptions(handle="jane"))
+    user = DatasetFolder.open(ds.path).stats.users[0]
+    assert (user.too_long, user.kept, user.downloaded) == (1, 40, 41)
+    rows = (ds.path / "train.jsonl").read_text() + (ds.path / "valid.jsonl").read_text()
+    assert "word word word" not in rows
+    code, out, err = run_cli(["prepare", f"file:{path}", "--handle", "jane", "-o", tmp_path / "ds2",
+                              "--min-chars", "1"], capsys)
+    assert code == 0 and "Too long to be posts" in out

@@ -2,7 +2,9 @@
 
 The first prompt pays for starting the process and loading the model (seconds); later prompts only
 for sampling. At most ``max_workers`` models stay loaded; the least recently used idle one is stopped
-to make room, so many visitors cannot fill the machine's memory.
+to make room, so many visitors cannot fill the machine's memory. When every worker is busy, one more
+starts rather than make a visitor wait, up to ``max_busy`` in all; beyond that a visitor is told the
+app is busy (``GeneratorsBusyError``, 503), so many visitors with many bots cannot start a process each.
 
 Posts come back free of copies of training posts (the worker leaves them out and writes others), so
 what the page shows, shares and draws never repeats the account's own posts. ``on_post`` hears each
@@ -28,6 +30,7 @@ import orjson
 
 from ..errors import GenerationError
 from .jobs import _child_env
+from .sessions import SessionLimitError
 
 
 class Worker:
@@ -102,11 +105,17 @@ class Worker:
                 self.proc.wait()
 
 
-class Generators:
-    """The warm generation workers, by model folder."""
+class GeneratorsBusyError(SessionLimitError):
+    """Every generation worker is writing for someone, and no more may start (503)."""
 
-    def __init__(self, max_workers: int = 2, python: str | None = None):
+
+class Generators:
+    """The warm generation workers, by model folder: ``max_workers`` kept loaded, ``max_busy`` (default
+    twice as many) writing at once."""
+
+    def __init__(self, max_workers: int = 2, python: str | None = None, max_busy: int | None = None):
         self.max_workers = max(1, max_workers)
+        self.max_busy = max(self.max_workers, max_busy or 2 * self.max_workers)
         self.python = python or sys.executable
         self._workers: dict[Path, Worker] = {}
         self._lock = threading.Lock()
@@ -124,6 +133,7 @@ class Generators:
             on_event: called (in this thread) with each ``post`` event as the post ends, then ``done``.
         Raises:
             GenerationError: the worker could not load the model or stopped.
+            GeneratorsBusyError: ``max_busy`` workers are writing for others.
             UsageError: a bad setting (from ``Bot.generate``).
         """
         folder = folder.resolve()
@@ -155,6 +165,9 @@ class Generators:
         while len(self._workers) >= self.max_workers:
             idle = [w for w in self._workers.values() if not w.busy()]
             if not idle:
+                if len(self._workers) >= self.max_busy:
+                    raise GeneratorsBusyError(f"the app is writing posts for {len(self._workers)} bots already; "
+                                              f"try again in a minute", 503)
                 return  # all busy: run one more for now rather than make a visitor wait
             oldest = min(idle, key=lambda w: w.last_used)
             del self._workers[oldest.folder]

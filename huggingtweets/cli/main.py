@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -121,8 +122,15 @@ def os_error_message(e: OSError) -> str:
 
     where = e.filename or paths.home()
     fix = "free space there" if e.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
-    return (f"{line}; huggingtweets cannot write {where}: {fix}, or set HUGGINGTWEETS_HOME to a writable "
-            f"folder with free space (now {paths.home()})")
+    elsewhere = ""
+    if any(_within(where, d) for d in (paths.datasets_dir(), paths.bots_dir())):
+        elsewhere = ", pass --output FOLDER to write it elsewhere"  # the posts stored can still be read
+    return (f"{line}; huggingtweets cannot write {where}: {fix}{elsewhere}, or set HUGGINGTWEETS_HOME to a "
+            f"writable folder with free space (now {paths.home()})")
+
+
+def _within(path: str | Path, folder: Path) -> bool:
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
 class _StoreWaitHandler(logging.Handler):

@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Literal
 
+from ..sources._file_binary import MAX_POST_CHARS
 from ..sources.base import Post
 from .words import count_words, is_boring
 
@@ -123,6 +124,8 @@ class Counts:
     replies: int = 0
     short: int = 0
     duplicates: int = 0
+    too_long: int = 0
+    """Texts longer than any platform's post (``MAX_POST_CHARS``): not posts (a file's stray blob)."""
     kept: int = 0
 
     def to_dict(self) -> dict[str, int]:
@@ -170,6 +173,9 @@ def clean_posts(posts: Iterable[Post], opts: CleanOptions | None = None,
             continue
         if post.kind == "reply" and not opts.replies:
             c.replies += 1
+            continue
+        if len(post.text) > MAX_POST_CHARS:
+            c.too_long += 1
             continue
         if is_boring(post.text, opts.min_words):
             c.short += 1

@@ -2,7 +2,8 @@
 `prepare` table, the model card and the web app, so that all three say the same words.
 
 The seeds' rows are downloaded, retweets, short and kept (downloaded = retweets + short + kept in every
-seed card); this version also drops replies (with ``--no-replies``) and duplicates, which get a row of
+seed card); this version also drops replies (with ``--no-replies``), duplicates and texts too long to be
+posts (``dataset.clean.Counts.too_long``), which get a row of
 their own, above "Tweets kept", when any account has some.
 """
 
@@ -15,7 +16,7 @@ from .folder import AccountStats
 ROWS = [("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"),
         ("Tweets kept", "kept")]
 """The seed cards' rows: (label, key of ``stats.json``'s ``users[]``)."""
-EXTRA_ROWS = [("Replies", "replies"), ("Duplicates", "duplicates")]
+EXTRA_ROWS = [("Replies", "replies"), ("Duplicates", "duplicates"), ("Too long to be posts", "too_long")]
 """Rows shown only when an account has some (or could not tell)."""
 
 

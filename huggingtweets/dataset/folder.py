@@ -47,6 +47,8 @@ class AccountStats:
     replies: int = 0
     short: int = 0
     duplicates: int = 0
+    too_long: int = 0
+    """Texts longer than any post (``dataset.clean.Counts.too_long``), left out."""
     kept: int = 0
     kept_chars: int = 0
     """Characters of kept text joined by the end-of-text token (the original's measure of "enough")."""
