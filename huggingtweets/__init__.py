@@ -22,6 +22,8 @@ from .sources import SourceOptions, open_source
 _LAZY = {
     "make_bot": "huggingtweets.pipeline",
     "train_bot": "huggingtweets.pipeline",
+    "update_bot": "huggingtweets.update",
+    "rollback": "huggingtweets.update",
     "resolve_config": "huggingtweets.training",
     "train": "huggingtweets.training",
     "Bot": "huggingtweets.generate",
@@ -51,6 +53,6 @@ def __getattr__(name: str):
 __all__ = [
     "Bot", "CleanOptions", "Dataset", "Evaluation", "FetchResult", "HuggingTweetsError", "SourceOptions",
     "SplitSettings", "evaluate", "fetch", "make_bot", "open_source", "prepare", "publish", "resolve_config",
-    "train", "train_bot", "unpublish",
+    "rollback", "train", "train_bot", "unpublish", "update_bot",
     "bot_info", "delete_account", "delete_bot", "delete_dataset", "list_accounts", "list_bots", "list_datasets",
 ]

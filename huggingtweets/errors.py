@@ -418,3 +418,54 @@ class DuplicateColumnError(FileFormatError):
         self.path, self.column = path, column
         super().__init__(f"{path}: the header names the column {column!r} twice; rename one of them, or pass "
                          f"--text-column NAME with a column named once")
+
+
+class UpdateError(HuggingTweetsError):
+    """``huggingtweets update`` cannot update this bot as asked (``huggingtweets.update``)."""
+
+
+class SourceGoneError(UpdateError):
+    """A source the bot was made from can no longer be read (file moved, account deleted or protected)."""
+
+    def __init__(self, bot: str, source: str, why: str):
+        self.bot, self.source = bot, source
+        scheme = source.split(":", 1)[0] if ":" in source else "archive"
+        new = "archive:NEW-PATH" if scheme in ("archive", "file") else f"{scheme}:NEW-ACCOUNT"
+        super().__init__(f"{bot}: its source {source} is gone ({why}); pass where its posts are now: "
+                         f"`huggingtweets update {bot} {new}`")
+
+
+class OtherAccountError(UpdateError):
+    """A source given to ``update`` holds another account's posts than the bot's."""
+
+    exit_code = 2
+
+    def __init__(self, bot: str, source: str, found: str, expected: str):
+        self.bot, self.source, self.found, self.expected = bot, source, found, expected
+        super().__init__(f"{source} holds the posts of {found}, not of the bot's {expected}: pass {bot}'s own "
+                         f"source, or add --allow-other-account to train the bot on them anyway")
+
+
+class BaseModelChangedError(UpdateError):
+    """The bot's base model is no longer the one installed: its weights would not continue that model."""
+
+    def __init__(self, bot: str, recorded: str, now: str):
+        self.bot, self.recorded, self.now = bot, recorded, now
+        super().__init__(f"{bot} was trained on the base model {recorded}, but that base model is now {now}: an "
+                         f"update continues the bot's weights, which belong to the first; reinstall the "
+                         f"version it was trained on, or train a new bot with `huggingtweets train SOURCE`")
+
+
+class NoPreviousVersionError(UpdateError):
+    exit_code = 2
+
+    def __init__(self, bot: str):
+        self.bot = bot
+        super().__init__(f"{bot} has no previous version to roll back to (none is kept under its versions/ "
+                         f"folder); nothing was changed")
+
+
+class UpdateBusyError(UpdateError):
+    def __init__(self, bot: str):
+        self.bot = bot
+        super().__init__(f"{bot} is being updated by another huggingtweets process; try again when it ends")

@@ -123,6 +123,9 @@ class Bot:
         from .training.hardware import cpu_supports_bf16
 
         folder = resolve_model_folder(model)
+        from .versions import recover
+
+        recover(folder)  # an update killed while it replaced the folder's files: finished first
         torch = require("torch")
         transformers = require("transformers")
         quiet_transformers()

@@ -224,6 +224,8 @@ class BotInfo:
     versions: dict[str, str] = field(default_factory=dict)
     hub_repo: str | None = None
     hub_url: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """``history.json``'s versions, oldest first (empty for a bot never updated)."""
 
     @property
     def bits_per_char(self) -> float | None:
@@ -286,6 +288,9 @@ def bot_info(name: str | Path) -> BotInfo:
             info.versions = {"huggingtweets": record.huggingtweets_version, **info.versions}
     info.metrics = bot.metrics
     info.evaluation = evaluation_line(info.metrics.evaluation if info.metrics else None)
+    from .versions import read_history
+
+    info.history = read_history(bot.path).versions
     repo, endpoint = bot.hub_repo
     if repo:
         info.hub_repo, info.hub_url = repo, f"{(endpoint or 'https://huggingface.co').rstrip('/')}/{repo}"

@@ -88,7 +88,7 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
               card: bool = True, prompt: str = DEFAULT_PROMPT, n_predictions: int = 10,
               seed: int | None = None, eval_posts: int | None = TRAIN_POSTS,
               eval_progress: Any = None, on_progress: Progress | None = None,
-              overwrite: bool = False) -> BotResult:
+              overwrite: bool = False, run_config: dict[str, Any] | None = None) -> BotResult:
     """Train a bot on a dataset folder, evaluate it, then write sample posts, its card and its preview.
 
     Args:
@@ -105,6 +105,7 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
         eval_progress: progress bars for the evaluation (see ``evaluation.ProgressFactory``).
         on_progress: called with each progress record (see ``Progress``); the CLI, the Python API and
             the web app's worker all run the job through this function.
+        run_config: more keys for the tracked run's configuration (``update`` adds ``continued_from``).
     Raises:
         HuggingTweetsError subclasses (bad dataset, base model, checkpoint, diverged training ...).
     """
@@ -120,8 +121,8 @@ def train_bot(dataset: Dataset | str | Path, output: str | Path | None = None, c
     # The run is told about the model folder only after training: training refuses a folder that
     # already holds files it did not write. Its configuration starts as the settings asked for and ends
     # as training_config.json, with what training resolved (block size, precision, device).
-    run = (tracking.start_train_run({"config": cfg.to_dict()}, dataset=ds_path, tracker=tracker,
-                                    base_model=_base_model_for_tracker(cfg))
+    run = (tracking.start_train_run({"config": cfg.to_dict(), **(run_config or {})}, dataset=ds_path,
+                                    tracker=tracker, base_model=_base_model_for_tracker(cfg))
            if main else tracking.NoTracker())
 
     def on_log(record: dict[str, Any]) -> None:

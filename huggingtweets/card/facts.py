@@ -123,6 +123,10 @@ class CardData:
     """The evaluation table: (measure, value, what it means), from ``metrics.json``'s ``evaluation``."""
     evaluation_note: str | None = None
     """The sentence above the evaluation table: what was measured, how."""
+    versions: list[str] = field(default_factory=list)
+    """One line per version of an updated bot (``history.json``), oldest first; empty if never updated."""
+    updated: str | None = None
+    """The date of the last update (``YYYY-MM-DD``)."""
 
     @property
     def is_cyborg(self) -> bool:
@@ -419,8 +423,26 @@ def card_data_from_folder(folder: str | Path) -> CardData:
         folder_hint=_folder_hint(bot.path), avatar_files=avatar_files, tracking_mode=tracking.mode,
         data_run_url=_checked(tracking.urls.get("preprocess")),
         train_run_url=_checked(tracking.urls.get("train")), preview_available=bot.has_preview,
-        evaluation=evaluation, evaluation_note=evaluation_note,
+        evaluation=evaluation, evaluation_note=evaluation_note, **_versions(bot.path),
     )
+
+
+def _versions(folder: Path) -> dict[str, Any]:
+    """``versions`` and ``updated`` of an updated bot, from its ``history.json`` (``huggingtweets.versions``)."""
+    from ..versions import read_history
+
+    history = read_history(folder).versions
+    if len(history) < 2:
+        return {}
+    lines = []
+    for v in history:
+        new = v.get("new_posts") if isinstance(v.get("new_posts"), dict) else None
+        what = (f"+{sum(int(n or 0) for n in new.values())} posts, {v.get('replay_posts', 0)} older ones replayed"
+                if new else "trained")
+        bpc = (v.get("metrics") or {}).get("eval_bits_per_char")
+        lines.append(f"Version {v.get('version')} ({str(v.get('date') or '')[:10]}): {what}"
+                     + (f"; validation {bpc:.4f} bits/char" if isinstance(bpc, float) else ""))
+    return {"versions": lines, "updated": str(history[-1].get("date") or "")[:10] or None}
 
 
 def _folder_hint(folder: Path) -> str | None:

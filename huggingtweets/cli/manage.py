@@ -114,6 +114,20 @@ def info(bot: str, as_json: bool) -> None:
               ("Versions", ", ".join(f"{k} {v}" for k, v in i.versions.items()) or "not recorded"),
               ("Published", published)]
     click.echo("\n".join(f"{k + ':':<12}{v}" for k, v in fields))
+    if i.history:
+        click.echo("\nHistory:\n" + "\n".join(f"  {_version_line(v)}" for v in i.history))
+
+
+def _version_line(v: dict) -> str:
+    """``v2  2025-01-02  +120 posts (200 replayed), 3.4100 bits/char``: one version of ``history.json``."""
+    date = str(v.get("date") or "")[:10]
+    new = v.get("new_posts") if isinstance(v.get("new_posts"), dict) else None
+    what = (f"+{sum(int(n or 0) for n in new.values())} posts ({v.get('replay_posts', 0)} replayed)"
+            if new else "as trained")
+    bpc = (v.get("metrics") or {}).get("eval_bits_per_char")
+    forced = ", kept with --force" if v.get("forced") else ""
+    bits = f", {bpc:.4f} bits/char" if isinstance(bpc, float) else ""
+    return f"v{v.get('version')}  {date}  {what}{bits}{forced}"
 
 
 def _confirm(question: str, yes: bool) -> bool:

@@ -1,0 +1,364 @@
+"""``huggingtweets update``: a bot updated with a newer archive of its account, with the tiny model.
+
+The bot is trained on a first X archive (built at test time), then updated with a larger one of the same
+account: the new posts are trained on, the split stays stable, the previous version is kept and can be
+put back byte for byte, a worse version is refused, kill -9 leaves the bot loadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import huggingtweets as ht
+from archive_fixtures import tweet, write_zip, x_files
+from cli_runner import run
+from tiny_model import make_posts, tiny_model
+
+from huggingtweets import update_steps, versions
+from huggingtweets.bot_folder import BotFolder, publishable_files
+from huggingtweets.dataset.folder import DatasetFolder
+from huggingtweets.errors import (BaseModelChangedError, ModelFolderError, NoPreviousVersionError,
+                                  OtherAccountError, SourceGoneError)
+from huggingtweets.update import choose_sources, update_bot
+from huggingtweets.update_data import REPLAY_MIN
+
+POSTS = make_posts(400, seed=5)
+QUIET = {"tracker": "none", "n_predictions": 2}
+
+
+def archive(path: Path, n: int, *, handle: str = "marsh_warbler", account_id: str = "4455667788") -> Path:
+    """An X archive of the account's first ``n`` posts (the same posts, in the same order, for every n)."""
+    tweets = [tweet(str(1_500_000_000_000_000_000 + i), POSTS[i]) for i in range(n)]
+    return write_zip(path, x_files(tweets, handle=handle, account_id=account_id))
+
+
+def train_bot(tmp_path: Path, n: int = 150, **settings) -> tuple[Path, Path]:
+    """(bot folder, its first archive): a tiny bot trained in a few seconds."""
+    first = archive(tmp_path / "first.zip", n)
+    cfg = ht.resolve_config("quick", {"base_model": str(tiny_model()), "max_steps": 4, "batch_size": 8,
+                                      "checkpoint_minutes": 0, **settings})
+    bot = ht.make_bot([f"archive:{first}"], tmp_path / "bot", cfg, min_chars=0, tracker="none",
+                      n_predictions=2, eval_posts=None)
+    return bot.output, first
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def ids(ds: DatasetFolder, split: str) -> set[str]:
+    return {r["id"] for r in ds.rows(split)}
+
+
+@pytest.fixture
+def bot(tmp_path):
+    return train_bot(tmp_path)
+
+
+def test_an_update_trains_on_the_new_posts_and_keeps_the_split(bot, tmp_path, monkeypatch, capsys):
+    folder, _ = bot
+    old = DatasetFolder.open(BotFolder(folder).training.dataset.path)
+    seen: dict[str, list[dict]] = {}
+    real_train = update_steps.train
+
+    def spy(bot_, upd, *args, **kw):
+        seen["train"], seen["valid"] = upd.rows("train"), upd.rows("valid")
+        return real_train(bot_, upd, *args, **kw)
+
+    monkeypatch.setattr(update_steps, "train", spy)
+    stages = []
+    result = update_bot(folder, [f"archive:{archive(tmp_path / 'second.zip', 260)}"], force=True,
+                        on_progress=lambda r: stages.append(r.get("stage")), **QUIET)
+    assert result.changed and result.version == 2 and result.previous == 1
+    new = DatasetFolder.open(result.dataset)
+    assert result.dataset.name == f"{old.path.name}-v2" and result.dataset.parent == old.path.parent
+    # The split is stable: old posts keep their side; the new validation = the old one plus new posts.
+    assert ids(old, "valid") < ids(new, "valid") and ids(old, "train") < ids(new, "train")
+    new_train = ids(new, "train") - ids(old, "train")
+    new_valid = ids(new, "valid") - ids(old, "valid")
+    assert len(new_train) == result.new_train > 50 and len(new_valid) == result.new_valid
+    # The update trains on every new training post plus a replay sample of older training posts.
+    trained = {r["id"] for r in seen["train"]}
+    assert new_train <= trained and not trained & ids(new, "valid")
+    replay = trained - new_train
+    assert replay <= ids(old, "train") and len(replay) == result.replay == min(len(ids(old, "train")),
+                                                                               max(REPLAY_MIN, len(new_train)))
+    assert {r["id"] for r in seen["valid"]} == ids(new, "valid")
+    assert [s for s in stages if s in ("preparing", "training", "measuring", "card", "saving")] == \
+        ["preparing", "training", "measuring", "card", "saving"]
+    # The folder is the new version: the whole dataset version's stats, the original base model.
+    b = BotFolder(folder)
+    assert (folder / "stats.json").read_bytes() == (new.path / "stats.json").read_bytes()
+    assert b.training.dataset.hash == new.hash and b.training.dataset.path == str(new.path.resolve())
+    assert b.training.base_model["location"] == str(tiny_model())
+    assert b.training.setting("model", "base_model") == str(tiny_model())
+    history = json.loads((folder / "history.json").read_text())
+    assert [v["version"] for v in history["versions"]] == [1, 2] and history["current"] == 2
+    v2 = history["versions"][1]
+    assert v2["parent"] == 1 and v2["new_posts"] == {"train": result.new_train, "valid": result.new_valid}
+    assert v2["dataset"]["hash"] == new.hash and v2["replay_posts"] == result.replay
+    assert set(v2["metrics"]["old_valid"]) == {"posts", "before", "after"}
+    assert v2["accounts"][0]["kept"] == new.stats.users[0].kept
+    assert (folder / "versions" / "v1" / "model.safetensors").is_file()
+    assert not (folder / ".update").exists() and not (folder / versions.JOURNAL_FILE).exists()
+    # Nothing of the history goes to the Hub.
+    keep, skipped = publishable_files(folder)
+    assert "history.json" not in {p.name for p in keep} and {"versions/", "history.json"} <= set(skipped)
+    ht.Bot.load(folder).generate("my cat", 1)
+    # The card lists the versions; `info` shows the history.
+    card = (folder / "README.md").read_text()
+    assert "updated with newer posts 1 time(s)" in card and f"+{result.new_posts} posts" in card
+    code, out, _ = run(capsys, "info", folder)
+    assert code == 0 and "History:" in out and f"v2  {v2['date'][:10]}  +{result.new_posts} posts" in out
+
+
+def test_an_update_with_nothing_new_changes_nothing(bot, tmp_path, capsys):
+    folder, first = bot
+    before = tree_hashes(folder)
+    datasets = sorted(p.name for p in Path(BotFolder(folder).training.dataset.path).parent.iterdir())
+    result = update_bot(folder, **QUIET)  # the recorded source: the same archive
+    assert not result.changed and "no new posts" in result.reason
+    assert tree_hashes(folder) == before
+    assert sorted(p.name for p in Path(BotFolder(folder).training.dataset.path).parent.iterdir()) == datasets
+    code, out, err = run(capsys, "update", folder, "--tracker", "none")
+    assert code == 0 and "Not updated: no new posts" in out and "Traceback" not in err
+    assert tree_hashes(folder) == before
+
+
+def test_a_worse_update_is_refused_and_force_keeps_it(bot, tmp_path):
+    folder, _ = bot
+    second = f"archive:{archive(tmp_path / 'second.zip', 260)}"
+    before = tree_hashes(folder)
+    # A negative tolerance asks the old validation posts to get better by half: no update can.
+    result = update_bot(folder, [second], tolerance=-0.5, **QUIET)
+    assert not result.changed and result.new_train and "--force" in result.reason
+    assert "previous version was kept" in result.reason
+    assert tree_hashes(folder) == before
+    assert not Path(f"{BotFolder(folder).training.dataset.path}-v2").exists()
+    forced = update_bot(folder, [second], tolerance=-0.5, force=True, **QUIET)
+    assert forced.changed and forced.forced
+    assert json.loads((folder / "history.json").read_text())["versions"][-1]["forced"] is True
+
+
+def test_a_huge_learning_rate_is_refused(tmp_path):
+    folder, _ = train_bot(tmp_path, max_steps=60, learning_rate=3e-3)  # a bot that has learnt something
+    before = tree_hashes(folder)
+    result = update_bot(folder, [f"archive:{archive(tmp_path / 'second.zip', 260)}"],
+                        config={"learning_rate": 5.0, "max_grad_norm": 0, "max_steps": 30}, **QUIET)
+    assert not result.changed and result.rise > 0.01
+    assert tree_hashes(folder) == before
+
+
+def test_rollback_restores_the_previous_version_byte_for_byte(bot, tmp_path, capsys):
+    folder, _ = bot
+    before = tree_hashes(folder)
+    first = update_bot(folder, [f"archive:{archive(tmp_path / 'second.zip', 220)}"], force=True, **QUIET)
+    after_first = tree_hashes(folder)
+    second = update_bot(folder, [f"archive:{archive(tmp_path / 'third.zip', 300)}"], force=True, **QUIET)
+    assert first.version == 2 and second.version == 3
+    assert sorted(versions.snapshots(folder)) == [1, 2]
+    code, out, _ = run(capsys, "update", folder, "--rollback")
+    assert code == 0 and "back to version 2" in out
+    assert {k: v for k, v in tree_hashes(folder).items() if not k.startswith("versions/")} == \
+        {k: v for k, v in after_first.items() if not k.startswith("versions/")}
+    assert ht.rollback(folder).version == 1
+    assert tree_hashes(folder) == before and not (folder / "versions").exists()
+    code, _, err = run(capsys, "update", folder, "--rollback")
+    assert code == 2 and err.count("\n") == 1 and "no previous version" in err
+    with pytest.raises(NoPreviousVersionError):
+        ht.rollback(folder)
+
+
+def _slow_recipe(folder: Path, epochs: int) -> bytes:
+    """Make the bot's recorded recipe run for ``epochs`` epochs; return the file as it was."""
+    path = folder / "training_config.json"
+    original = path.read_bytes()
+    record = json.loads(original)
+    record["config"]["data"]["epochs"] = epochs
+    record["config"]["run"]["max_steps"] = 0
+    path.write_text(json.dumps(record))
+    return original
+
+
+@pytest.mark.slow
+def test_kill_9_during_an_update_leaves_the_bot_loadable_and_the_next_update_completes(bot, tmp_path):
+    folder, _ = bot
+    original = _slow_recipe(folder, 2000)
+    before = tree_hashes(folder)
+    second = f"archive:{archive(tmp_path / 'second.zip', 260)}"
+    proc = subprocess.Popen([sys.executable, "-m", "huggingtweets", "update", str(folder), second, "--tracker",
+                             "none"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        for line in proc.stderr:
+            if line.startswith("  step ") or time.monotonic() > deadline:
+                break
+        assert proc.poll() is None, "the update ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert (folder / ".update").is_dir()  # killed mid-training
+    assert {k: v for k, v in tree_hashes(folder).items() if not k.startswith(".update/")} == before
+    ht.Bot.load(folder).generate("my cat", 1)
+    (folder / "training_config.json").write_bytes(original)
+    result = update_bot(folder, [second], force=True, **QUIET)
+    assert result.changed and result.version == 2 and not (folder / ".update").exists()
+
+
+def _half_swapped(folder: Path) -> dict[str, str]:
+    """A swap killed after its journal and one file moved; returns the staged version's hashes."""
+    staged = folder / versions.WORK_DIR / "new"
+    staged.mkdir(parents=True)
+    for name in versions.version_files(folder):
+        shutil.copy2(folder / name, staged / name)
+    (staged / "metrics.json").write_text('{"eval_loss": 1.0}\n')
+    (staged / "extra.json").write_text("{}\n")
+    (staged / "predictions.json").unlink()
+    want = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in staged.iterdir()}
+    versions.snapshot(folder, 1)
+    journal = {"staged": ".update/new", "files": versions.version_files(staged), "remove": ["predictions.json"]}
+    versions.write_json_atomic(folder / versions.JOURNAL_FILE, journal)
+    os.replace(staged / "metrics.json", folder / "metrics.json")
+    return want
+
+
+def test_a_half_done_swap_is_finished_by_the_next_load(bot):
+    folder, _ = bot
+    old = tree_hashes(folder)
+    want = _half_swapped(folder)
+    ht.Bot.load(folder)  # finishes the swap first
+    assert not (folder / versions.JOURNAL_FILE).exists() and not (folder / ".update").exists()
+    assert {n: h for n, h in tree_hashes(folder).items() if "/" not in n} == want
+    assert {n[len("versions/v1/"):]: h for n, h in tree_hashes(folder).items() if n.startswith("versions/v1/")} \
+        == old
+
+
+def test_a_half_done_swap_is_finished_by_the_next_update(bot):
+    folder, _ = bot
+    want = _half_swapped(folder)
+    result = update_bot(folder, **QUIET)  # nothing new, but the swap is finished
+    assert not result.changed and not (folder / versions.JOURNAL_FILE).exists()
+    assert {n: h for n, h in tree_hashes(folder).items() if "/" not in n} == want
+
+
+TOKEN = "hf_fake_token_for_tests_0123456789"
+
+
+def test_update_publish_makes_one_commit_without_the_history(bot, tmp_path, monkeypatch, capsys):
+    from huggingface_hub import constants
+
+    from fake_hub import FakeHub
+    from huggingtweets.hub import publish
+
+    folder, _ = bot
+    with FakeHub(tokens={TOKEN: "jane"}) as hub:
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+        publish(folder, repo_id="jane/bot")
+        files_before = set(hub.repos["jane/bot"].files)
+        code, out, err = run(capsys, "update", folder, f"archive:{archive(tmp_path / 'second.zip', 260)}",
+                             "--publish", "--force", "--tracker", "none")
+        assert code == 0, err
+        commits = hub.repos["jane/bot"].commits
+        assert len(commits) == 2
+        assert commits[-1]["summary"].startswith("Update to version 2 (+")
+        files = set(hub.repos["jane/bot"].files)
+        assert files == files_before
+        assert not any(f.startswith("versions/") or f in ("history.json", ".swap-journal.json") for f in files)
+        assert "Published version 2" in out
+        assert hub.unhandled == []
+
+
+# -- bad input ------------------------------------------------------------------------------------------
+
+
+def test_a_folder_that_is_not_a_bot(tmp_path, capsys):
+    (tmp_path / "notabot").mkdir()
+    with pytest.raises(ModelFolderError, match="pass a bot's folder or its name"):
+        update_bot(tmp_path / "notabot")
+    code, _, err = run(capsys, "update", tmp_path / "notabot")
+    assert code == 1 and err.count("\n") == 1 and "huggingtweets update jane" in err
+
+
+def test_a_bot_whose_source_is_gone(bot, tmp_path, capsys):
+    folder, first = bot
+    first.rename(tmp_path / "moved.zip")
+    before = tree_hashes(folder)
+    with pytest.raises(SourceGoneError) as e:
+        update_bot(folder, **QUIET)
+    assert f"archive:{first}" in str(e.value)
+    assert f"huggingtweets update {folder.name} archive:NEW-PATH" in str(e.value)
+    code, _, err = run(capsys, "update", folder)
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert tree_hashes(folder) == before
+    # The moved archive, given, is the bot's own: it is read in the recorded one's place.
+    assert choose_sources(BotFolder(folder), [f"archive:{tmp_path / 'moved.zip'}"], False, None) == \
+        [f"archive:{tmp_path / 'moved.zip'}"]
+
+
+def test_an_archive_of_another_account_is_refused(bot, tmp_path, capsys):
+    folder, _ = bot
+    other = f"archive:{archive(tmp_path / 'other.zip', 200, handle='someone_else', account_id='999')}"
+    before = tree_hashes(folder)
+    with pytest.raises(OtherAccountError, match="--allow-other-account"):
+        update_bot(folder, [other], **QUIET)
+    code, _, err = run(capsys, "update", folder, other)
+    assert code == 2 and err.count("\n") == 1 and "@someone_else" in err and "@marsh_warbler" in err
+    assert tree_hashes(folder) == before
+    assert choose_sources(BotFolder(folder), [other], True, None) == [other]
+
+
+def test_a_bot_of_another_base_model(bot, capsys):
+    folder, _ = bot
+    path = folder / "training_config.json"
+    record = json.loads(path.read_text())
+    record["base_model"]["location"] = "/models/an-older-version"
+    path.write_text(json.dumps(record))
+    with pytest.raises(BaseModelChangedError, match="huggingtweets train SOURCE"):
+        update_bot(folder, **QUIET)
+    code, _, err = run(capsys, "update", folder)
+    assert code == 1 and err.count("\n") == 1 and "/models/an-older-version" in err
+
+
+def test_update_needs_a_bot_or_all(capsys):
+    code, _, err = run(capsys, "update")
+    assert code == 2 and "--all" in err
+    code, _, err = run(capsys, "update", "--all")
+    assert code == 0 and "No bot with only live sources" in err
+
+
+def test_update_all_updates_every_live_bot_and_reports_each_failure(tmp_path, monkeypatch, capsys):
+    from memory_source import ACCOUNTS, make_account
+
+    from huggingtweets import sources, update
+
+    monkeypatch.setitem(sources.REGISTRY, "mem", "memory_source:MemorySource")
+    monkeypatch.setattr(update, "LIVE_SCHEMES", ("mem",))  # a live source that needs no network
+    ACCOUNTS.clear()
+    cfg = ht.resolve_config("quick", {"base_model": str(tiny_model()), "max_steps": 4, "batch_size": 8,
+                                      "checkpoint_minutes": 0})
+    for handle in ("bob", "jane"):
+        make_account(handle, 150)
+        ht.make_bot([f"mem:{handle}"], None, cfg, min_chars=0, tracker="none", n_predictions=2, eval_posts=None)
+    train_bot(tmp_path)  # an archive's bot: not live, left alone
+    make_account("jane", 230)  # jane posted more; bob's account is gone
+    del ACCOUNTS["bob"]
+    code, out, err = run(capsys, "update", "--all", "--tracker", "none", "--force")
+    assert code == 1, err
+    assert "Error: bob: its source mem:bob is gone" in err and "1 of 2 bots not updated" in err
+    assert "Updated: jane: version 2" in out
+    assert json.loads((ht.list_bots()[1].path / "history.json").read_text())["current"] == 2
+    ACCOUNTS.clear()
