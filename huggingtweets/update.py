@@ -372,6 +372,10 @@ def _update(bot: BotFolder, rec: TrainingRecord, old: DatasetFolder, new: Datase
             shutil.rmtree(new.path, ignore_errors=True)
             return result
         work.mkdir()
+        from .pipeline import track_preprocess
+
+        # The dataset's new version, logged as the next version of the same artifact (``train-dataset``).
+        track_preprocess(new, tracker)
         upd = write_update_set(new, data, work / "data", seed)
         cfg = _update_config(rec, bot.path, config)
         staged = steps.train(bot, upd, cfg, work / "new", current, tracker, say)

@@ -362,3 +362,31 @@ def test_update_all_updates_every_live_bot_and_reports_each_failure(tmp_path, mo
     assert "Updated: jane: version 2" in out
     assert json.loads((ht.list_bots()[1].path / "history.json").read_text())["current"] == 2
     ACCOUNTS.clear()
+
+
+def test_an_update_is_tracked_as_a_run_continued_from_the_first(tmp_path):
+    """With W&B (offline): the update logs the dataset's new version as the next version of the same
+    ``train-dataset`` artifact, and its train run's config names the run it continues."""
+    from test_tracking import run_contents
+
+    from huggingtweets import paths
+
+    first = archive(tmp_path / "first.zip", 150)
+    cfg = ht.resolve_config("quick", {"base_model": str(tiny_model()), "max_steps": 4, "batch_size": 8,
+                                      "checkpoint_minutes": 0})
+    bot = ht.make_bot([f"archive:{first}"], tmp_path / "bot", cfg, min_chars=0, tracker="wandb",
+                      n_predictions=2, eval_posts=None)
+    first_run = BotFolder.open(bot.output).tracking.data["runs"]["train"]["id"]
+    second = archive(tmp_path / "second.zip", 260)
+    result = update_bot(bot.output, [f"archive:{second}"], tracker="wandb", n_predictions=2, force=True)
+    assert result.changed
+    runs = sorted((paths.home() / "wandb").glob("offline-run-*"), key=lambda p: p.stat().st_mtime)
+    assert len(runs) == 4  # preprocess + train, twice
+    contents = [run_contents(r) for r in runs]
+    datasets = [c for c in contents if "train-dataset" in c[1]]
+    assert len(datasets) == 2 and datasets[0][0]["hash"] != datasets[1][0]["hash"]
+    continued = [c[0] for c in contents if c[0].get("continued_from")]
+    assert len(continued) == 1 and continued[0]["continued_from"]["id"] == first_run
+    assert continued[0]["update"]["version"] == 2
+    info = BotFolder.open(bot.output).tracking.data
+    assert info["continued_from"]["id"] == first_run
