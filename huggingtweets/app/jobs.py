@@ -27,6 +27,7 @@ log = logging.getLogger("huggingtweets.app")
 QUEUED, RUNNING, CANCELLING, DONE, CANCELLED, FAILED = ("queued", "running", "cancelling", "done",
                                                         "cancelled", "error")
 FINISHED = (DONE, CANCELLED, FAILED)
+UNFINISHED = (QUEUED, RUNNING, CANCELLING)
 
 
 STAGE_MESSAGES = {"evaluating": "Measuring the bot on posts it writes…",
@@ -109,6 +110,11 @@ class TrainingQueue:
                 job.status, job.message = CANCELLING, "Stopping at the next step and saving a checkpoint…"
                 _signal(job._proc, signal.SIGTERM)
 
+    def reattach(self, job: TrainingJob) -> bool:
+        """Follow a job submitted before the server restarted: never here (the server's stop ends its
+        jobs); the queue on Redis can (``rq_queue``)."""
+        return False
+
     def close(self) -> None:
         """Cancel the waiting jobs, stop the running one (it keeps a checkpoint) and wait for it."""
         with self._cond:
@@ -147,13 +153,17 @@ class TrainingQueue:
                     self._running = None
                 self._finish(job)
 
-    def _run(self, job: TrainingJob) -> None:
+    def _start(self, job: TrainingJob) -> subprocess.Popen:
+        """The training process of ``job`` (the queue on Redis starts it its own way: ``rq_worker``)."""
         with open(job.folder / "train.log", "ab") as errors:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 [self.python, "-m", "huggingtweets.app.runner", "train", str(job.folder / "job.json")],
                 stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
                 # Its own session: a Ctrl-C meant for the server reaches the job only as our SIGTERM.
                 start_new_session=True, env=_child_env("train"))
+
+    def _run(self, job: TrainingJob) -> None:
+        proc = self._start(job)
         with self._cond:
             job._proc, job.pid = proc, proc.pid
             if self._closed:

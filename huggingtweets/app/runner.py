@@ -43,7 +43,11 @@ def _event_stream() -> TextIO:
 
 
 def _emitter(stream: TextIO) -> Callable[[dict[str, Any]], None]:
+    quiet = int(os.environ.get("RANK", "0")) != 0  # under torchrun (a worker's GPUs): rank 0 speaks
+
     def emit(event: dict[str, Any]) -> None:
+        if quiet:
+            return
         stream.write(orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
         stream.flush()
     return emit
@@ -94,7 +98,8 @@ def run_training(job_file: Path, emit: Callable[[dict[str, Any]], None]) -> int:
         emit({"event": "interrupted", "step": e.step, "checkpoint": e.checkpoint})
         return 130
     except HuggingTweetsError as e:
-        emit({"event": "error", "message": str(e)})
+        # "permanent": the same job would fail the same way again (a queue does not retry it).
+        emit({"event": "error", "message": str(e), "permanent": True})
         return 1
     except MemoryError:
         emit({"event": "error", "message": "out of memory: choose a smaller base model, or a recipe with "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,22 +13,9 @@ from ..errors import UsageError
 from . import jobs as jobs_mod
 from .jobs import TrainingJob
 from .sessions import Session
+from .training_state import training_finished as _training_finished
 from .views import prepare_view, state_response, training_view
 from .web import AppState, int_or_none, read_json
-
-
-def _training_finished(app: AppState, session: Session, output: Path) -> Callable[[TrainingJob], None]:
-    def done(job: TrainingJob) -> None:
-        with session.lock:
-            session.data["training"] = job.view()
-            if job.status == jobs_mod.DONE:
-                session.data.update(model={"bot": output.name, "folder": output.name, "message": job.message},
-                                    predictions=[], preview=None, publish=None)
-            session.save()
-        if job.status == jobs_mod.DONE:
-            app.generators.forget(output)
-
-    return done
 
 
 def _config(app: AppState, session: Session, data: dict[str, Any], resume: bool) -> dict[str, Any]:
@@ -74,7 +61,7 @@ async def api_train(request: Request, session: Session) -> Response:
                 "resume": resume, "tracker": app.settings.tracker}
         job = TrainingJob(job_id, session.jobs / job_id, spec, _training_finished(app, session, output))
         session.live["job"] = job
-        session.data.update(training={"status": "queued"}, training_spec=spec)
+        session.data.update(training={"status": "queued", "id": job_id}, training_spec=spec)
         session.save()
     app.queue.submit(job)
     return state_response(app, session, 202)

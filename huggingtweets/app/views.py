@@ -43,11 +43,15 @@ def prepare_view(session: Session) -> dict[str, Any]:
 def training_view(app: AppState, session: Session) -> dict[str, Any]:
     """Step 2's state (call with the session's lock held); messages in web words."""
     job = session.live.get("job")
+    if job is None and (session.data.get("training") or {}).get("status") in jobs_mod.UNFINISHED:
+        from .training_state import reattach
+
+        job = reattach(app, session)  # a restarted server finds its jobs on the queue (``rq_queue``)
     if job is not None:
         training = {**job.view(), "position": app.queue.position(job)}
     else:
         training = dict(session.data.get("training") or {"status": "idle"})
-    if job is None and training.get("status") in (jobs_mod.QUEUED, jobs_mod.RUNNING, jobs_mod.CANCELLING):
+    if job is None and training.get("status") in jobs_mod.UNFINISHED:
         # Saved while a run was going on: the server stopped since (it stops runs with a checkpoint).
         from ..training.checkpoints import checkpoint_dirs
 

@@ -80,18 +80,29 @@ class Settings:
     allow_local_models: bool = True
     """Whether visitors may name a folder of this machine as base model; off by default when the app
     listens beyond this machine (``--allow-local-models``)."""
+    queue_url: str | None = None
+    """Redis URL of the queue that training jobs go to, run by ``huggingtweets worker`` (``--queue``);
+    None: the embedded queue, one job at a time in this machine's processes (``rq_queue``)."""
+    max_queued_per_session: int = 1
+    """Training runs one visitor may have queued or running at once on the queue (``--queue``)."""
 
 
 class AppState:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.sessions = Sessions(max_sessions=settings.max_sessions, idle_hours=settings.session_hours)
-        self.queue = TrainingQueue(settings.python)
+        self.queue = TrainingQueue(settings.python) if not settings.queue_url else _rq_queue(settings)
         self.generators = Generators(settings.max_generators, settings.python)
 
     def close(self) -> None:
         self.queue.close()
         self.generators.close()
+
+
+def _rq_queue(settings: Settings):
+    from .rq_queue import RQTrainingQueue
+
+    return RQTrainingQueue(settings.queue_url, max_per_session=settings.max_queued_per_session)
 
 
 def error(message: str, status: int = 400) -> JSONResponse:

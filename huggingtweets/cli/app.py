@@ -31,9 +31,15 @@ import click
 @click.option("--allow-local-models", is_flag=True,
               help="With --host beyond this machine: let visitors name a folder of this machine as base model. "
                    "Always allowed on 127.0.0.1.")
+@click.option("--queue", "queue_url", envvar="HUGGINGTWEETS_QUEUE", default=None, metavar="URL",
+              help="Send training runs to a queue on Redis (redis://HOST:PORT/DB, or the HUGGINGTWEETS_QUEUE "
+                   "variable), run by `huggingtweets worker` on this or other machines [default: one at a time "
+                   "on this machine].")
+@click.option("--max-queued-per-session", type=click.IntRange(1), default=1, show_default=True,
+              help="With --queue: training runs one visitor may have waiting or running at once.")
 def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_loaded_models: int,
         tracker: str, session_hours: float, max_sessions: int, max_session_mb: int, allow_live_sources: bool,
-        allow_local_models: bool) -> None:
+        allow_local_models: bool, queue_url: str | None, max_queued_per_session: int) -> None:
     """Start the web app: download posts, train a bot, write and share its posts, in the browser."""
     try:
         from ..app import Settings, serve
@@ -47,7 +53,12 @@ def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_lo
     settings = Settings(default_base_model=base_model or EMBEDDED, max_upload_bytes=max_upload_mb * 1024**2,
                         max_generators=max_loaded_models, tracker=tracker, session_hours=session_hours,
                         max_sessions=max_sessions, max_session_bytes=max_session_mb * 1024**2,
-                        allow_live_sources=local or allow_live_sources, allow_local_models=local or allow_local_models)
+                        allow_live_sources=local or allow_live_sources, allow_local_models=local or allow_local_models,
+                        queue_url=queue_url or None, max_queued_per_session=max_queued_per_session)
+    if settings.queue_url:
+        from ..app.rq_queue import connect
+
+        connect(settings.queue_url)  # rq missing or Redis away: one line, before the port is taken
     sock = listen(host, port)  # a port in use is one line of error, before anything is said or loaded
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"huggingtweets app on http://{shown}:{port}/ (Ctrl-C stops it; a training run keeps a "

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "huggingtweets.cli.app",
     "huggingtweets.cli.publish",
     "huggingtweets.cli.manage",
+    "huggingtweets.cli.worker",
     "huggingtweets.cli.update",
 ]
 
