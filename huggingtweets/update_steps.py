@@ -78,19 +78,26 @@ def complete_folder(staged: Path, bot: BotFolder, new: DatasetFolder, rec: Train
     versions.write_json_atomic(staged / TRACKING_FILE, info)
 
 
-def _bits(loaded, rows: list[dict[str, Any]], handles: list[str]) -> float | None:
+def _overall(loaded, rows: list[dict[str, Any]], handles: list[str]):
+    """The ``evaluation.Score`` of ``rows`` (None without rows)."""
     from .evaluation import _score
 
-    if not rows:
-        return None
-    overall, _ = _score(loaded, rows, handles, None)
-    return overall.bits_per_char if overall else None
+    return _score(loaded, rows, handles, None)[0] if rows else None
+
+
+def _bits(loaded, rows: list[dict[str, Any]], handles: list[str]) -> float | None:
+    score = _overall(loaded, rows, handles)
+    return score.bits_per_char if score else None
 
 
 def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict[str, dict[str, Any]]]:
     """Bits/char of the previous weights and of the new ones on the previous version's validation posts
     and on the new ones, scored as ``huggingtweets evaluate`` scores them (each post on its own), in
-    fp32 so that the two compare exactly. Returns the new weights, loaded, and the scores."""
+    fp32 so that the two compare exactly. The new weights' score of the whole validation side (both sets:
+    nats and characters add up, ``Score.combine``) becomes the new version's ``eval_*`` in
+    ``metrics.json``, as training writes it for a bot trained from scratch. Returns the new weights,
+    loaded, and the scores."""
+    from .evaluation import Score
     from .generate import Bot
 
     handles = [u.handle for u in BotFolder(staged).stats.users]
@@ -101,8 +108,15 @@ def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict
     scores["new_valid"]["before"] = _bits(previous, data.new_valid, handles)
     del previous
     loaded = Bot.load(staged, dtype="fp32")
-    scores["old_valid"]["after"] = _bits(loaded, data.old_valid, handles)
-    scores["new_valid"]["after"] = _bits(loaded, data.new_valid, handles)
+    old, new = _overall(loaded, data.old_valid, handles), _overall(loaded, data.new_valid, handles)
+    scores["old_valid"]["after"] = old.bits_per_char if old else None
+    scores["new_valid"]["after"] = new.bits_per_char if new else None
+    whole = Score.combine([s for s in (old, new) if s is not None])
+    metrics = read_json(staged / METRICS_FILE)
+    if whole is not None and isinstance(metrics, dict):
+        metrics.update(eval_loss=whole.loss, eval_bits_per_char=whole.bits_per_char, eval_tokens=whole.tokens,
+                       eval_chars=whole.chars)
+        versions.write_json_atomic(staged / METRICS_FILE, metrics)
     return loaded, scores
 
 

@@ -94,7 +94,15 @@ def test_an_update_trains_on_the_new_posts_and_keeps_the_split(bot, tmp_path, mo
     replay = trained - new_train
     assert replay <= ids(old, "train") and len(replay) == result.replay == min(len(ids(old, "train")),
                                                                                max(REPLAY_MIN, len(new_train)))
-    assert {r["id"] for r in seen["valid"]} == ids(new, "valid")
+    # The loop's validation is the new posts'; the whole validation side is scored once, after training,
+    # and becomes the new version's eval_* in metrics.json.
+    assert {r["id"] for r in seen["valid"]} == new_valid
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["eval_chars"] == sum(len(r["text"]) + 1 for r in new.rows("valid"))
+    old_s, new_s = v2_scores = (result.scores["old_valid"], result.scores["new_valid"])
+    old_chars = sum(len(r["text"]) + 1 for r in new.rows("valid") if r["id"] in ids(old, "valid"))
+    combined = (old_s["after"] * old_chars + new_s["after"] * (metrics["eval_chars"] - old_chars)) / metrics["eval_chars"]
+    assert metrics["eval_bits_per_char"] == pytest.approx(combined, rel=1e-9)
     assert [s for s in stages if s in ("preparing", "training", "measuring", "card", "saving")] == \
         ["preparing", "training", "measuring", "card", "saving"]
     # The folder is the new version: the whole dataset version's stats, the original base model.
@@ -203,7 +211,7 @@ def test_kill_9_during_an_update_leaves_the_bot_loadable_and_the_next_update_com
     try:
         deadline = time.monotonic() + 120
         for line in proc.stderr:
-            if line.startswith("  step ") or time.monotonic() > deadline:
+            if line.startswith(("  step ", "  validation ")) or time.monotonic() > deadline:
                 break
         assert proc.poll() is None, "the update ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)

@@ -115,8 +115,9 @@ def update(bot: str | None, sources: tuple[str, ...], force: bool, tolerance: fl
     archive: `huggingtweets update jane archive:twitter-2025.zip`); without one, the bot's recorded
     sources are read again (live ones fetch only what is new).
 
-    Training continues from the bot's weights on the new posts plus as many older ones (at least 200),
-    with the bot's own recipe; the split is stable, so old validation posts stay held out. The new version
+    Training continues from the bot's weights on the new posts plus as many older ones (at least 100),
+    with the bot's own recipe at half its learning rate and the lowest two-thirds of the blocks fixed;
+    the split is stable, so old validation posts stay held out. The new version
     is kept only if the previous validation posts' bits/char rose by at most --tolerance; the previous
     one is kept under the bot's versions/ folder (`--rollback` puts it back) and history.json records
     every version. An update interrupted at any point leaves the previous version whole.
