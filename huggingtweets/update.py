@@ -255,6 +255,17 @@ def prepare_version(bot: BotFolder, specs: list[str], old: DatasetFolder, versio
                                   str(e).split(";")[0]) from None
 
 
+def _recipe_fits_blocks(recipe: str) -> bool:
+    """Whether ``recipe`` leaves the block size to be fitted to the posts (``block_size=0``): the bot's
+    record holds the size that was fitted then."""
+    from .training.recipes import resolve_config
+
+    try:
+        return resolve_config(recipe).data.block_size == 0
+    except UsageError:
+        return False
+
+
 def _update_config(rec: TrainingRecord, folder: Path, config: Any):
     """The bot's own resolved recipe with the update's settings (``UPDATE_FREEZE_LAYERS``,
     ``UPDATE_LR_SCALE``), or ``config``: a ``TrainConfig``, or overrides by field name applied after them;
@@ -266,6 +277,8 @@ def _update_config(rec: TrainingRecord, folder: Path, config: Any):
     else:
         cfg = TrainConfig.from_dict(rec.config)
         cfg.run.device, cfg.run.precision = "auto", "auto"
+        if _recipe_fits_blocks(cfg.recipe):  # fitted again: the new posts may be longer than the old ones
+            cfg.data.block_size = 0
         if not cfg.model.lora and cfg.model.freeze_layers < 1:  # (a count of blocks is kept as it is)
             cfg.model.freeze_layers = max(cfg.model.freeze_layers, UPDATE_FREEZE_LAYERS)
         cfg.optim.learning_rate *= UPDATE_LR_SCALE
