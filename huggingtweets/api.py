@@ -80,7 +80,7 @@ def _fetch(sources: list, store: Store | None, progress: ProgressFactory | None,
     results = []
     try:
         if store.read_only and not stored_ok:
-            raise StoreWriteError(str(store.path), "its folder cannot be written (read-only)")
+            raise StoreWriteError(str(store.path), "its folder cannot be written (read-only)", page=False)
         for src in sources:
             profile = src.profile()
             profile.handle = check_handle(profile.handle)
@@ -125,7 +125,7 @@ def _stored_only(store: Store, src, key: str, profile: Profile) -> FetchResult:
     stored = store.count(src.network, key)
     if not stored:
         raise StoreWriteError(str(store.path), f"its folder cannot be written, and it holds no posts of "
-                                               f"@{profile.handle} to prepare from {src.spec}")
+                                               f"@{profile.handle} to prepare from {src.spec}", page=False)
     warnings.warn(f"the post store {store.path} cannot be written (read-only): using the {stored:,} posts of "
                   f"@{profile.handle} already stored; posts of {src.spec} not stored yet are left out",
                   HomeWarning, stacklevel=4)

@@ -379,12 +379,12 @@ class StoreFullError(StoreError):
 class StoreWriteError(StoreError):
     """The post store cannot be written (read-only file system, I/O error); nothing was half-written."""
 
-    def __init__(self, path: str, why: str):
+    def __init__(self, path: str, why: str, page: bool = True):
         self.path, self.why = path, why
+        lost = "the last page was not saved (what was stored before is kept)" if page else "nothing was saved"
         super().__init__(
-            f"cannot write the post store {path}: {why}; the last page was not saved (what was stored before "
-            f"is kept): set HUGGINGTWEETS_HOME to a writable folder with free space, then run the same "
-            f"command again")
+            f"cannot write the post store {path}: {why}; {lost}: set HUGGINGTWEETS_HOME to a writable folder "
+            f"with free space, then run the same command again")
 
 
 class StoreBusyError(StoreError):

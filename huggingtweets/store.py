@@ -174,7 +174,7 @@ class Store:
             StoreBusyError, StoreFullError, StoreWriteError.
         """
         if self.read_only:
-            raise StoreWriteError(str(self.path), "its folder cannot be written (read-only)")
+            raise StoreWriteError(str(self.path), "its folder cannot be written (read-only)", page=False)
         try:
             self._when_free(lambda: self.db.execute("BEGIN IMMEDIATE"))
         except sqlite3.OperationalError as e:

@@ -110,6 +110,9 @@ class UpdateResult:
             s = self.scores.get(key) or {}
             if s.get("before") is not None and s.get("after") is not None:
                 parts.append(f"{label}: {s['before']:.4f} -> {s['after']:.4f} bits/char")
+        whole = (self.scores.get("all_valid") or {}).get("after")
+        if whole is not None:
+            parts.append(f"all validation posts: {whole:.4f} bits/char (the version's figure in `info`)")
         if self.forced:
             parts.append("kept with force")
         return "; ".join(parts)
@@ -125,6 +128,17 @@ class RollbackResult:
 
 
 # --- checks ----------------------------------------------------------------------------------------
+
+
+def bot_ref(folder: Path) -> str:
+    """How a command names the bot so that it finds it again: its name when it lives in the home's
+    ``bots/`` folder, else its path."""
+    try:
+        if folder.resolve().parent == paths.bots_dir().resolve():
+            return folder.name
+    except OSError:
+        pass
+    return str(folder)
 
 
 def open_bot(folder: str | Path) -> BotFolder:
@@ -181,7 +195,7 @@ def choose_sources(bot: BotFolder, given: Sequence[str] | None, allow_other_acco
     """
     from .sources import open_source
 
-    stats, name = bot.stats, bot.path.name
+    stats, name = bot.stats, bot_ref(bot.path)
     recorded = [str(s) for s in stats.settings.get("sources") or []]
     if not given:
         if not recorded:
@@ -251,7 +265,7 @@ def prepare_version(bot: BotFolder, specs: list[str], old: DatasetFolder, versio
                            source_options=options, min_chars=settings.get("min_chars"))
         except FetchError as e:
             live = [s for s in specs if s.split(":", 1)[0] in LIVE_SCHEMES or s.startswith("@")]
-            raise SourceGoneError(bot.path.name, live[0] if len(live) == 1 else ", ".join(specs),
+            raise SourceGoneError(bot_ref(bot.path), live[0] if len(live) == 1 else ", ".join(specs),
                                   str(e).split(";")[0]) from None
 
 
@@ -317,7 +331,7 @@ def update_bot(folder: str | Path, sources: Sequence[str] | None = None, *, forc
 
     say = on_progress or (lambda record: None)
     bot = open_bot(folder)
-    name = bot.path.name
+    name = bot_ref(bot.path)
     rec = bot.training
     if rec is None:
         raise UpdateError(f"{bot.path}: no readable {CONFIG_FILE}, so how the bot was trained is unknown; "
@@ -355,7 +369,7 @@ def _publish_target(bot: BotFolder, publish: str | bool | None) -> str | None:
         return check_repo_id(publish)
     repo, _ = bot.hub_repo
     if not repo:
-        raise UsageError(f"{bot.path.name} was never published, so there is no repository to update: pass "
+        raise UsageError(f"{bot_ref(bot.path)} was never published, so there is no repository to update: pass "
                          f"--publish NAMESPACE/NAME")
     return repo
 
@@ -463,10 +477,10 @@ def rollback(folder: str | Path) -> RollbackResult:
             current = versions.read_history(bot.path).current
             kept = [n for n in versions.snapshots(bot.path) if n < current]
             if not kept:
-                raise NoPreviousVersionError(bot.path.name)
+                raise NoPreviousVersionError(bot_ref(bot.path))
             versions.restore(bot.path, kept[-1])
     except BlockingIOError:
-        raise UpdateBusyError(bot.path.name) from None
+        raise UpdateBusyError(bot_ref(bot.path)) from None
     return RollbackResult(bot.path, kept[-1], current)
 
 

@@ -112,6 +112,8 @@ def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict
     scores["old_valid"]["after"] = old.bits_per_char if old else None
     scores["new_valid"]["after"] = new.bits_per_char if new else None
     whole = Score.combine([s for s in (old, new) if s is not None])
+    if whole is not None:
+        scores["all_valid"] = {"posts": whole.posts, "after": whole.bits_per_char}
     metrics = read_json(staged / METRICS_FILE)
     if whole is not None and isinstance(metrics, dict):
         metrics.update(eval_loss=whole.loss, eval_bits_per_char=whole.bits_per_char, eval_tokens=whole.tokens,

@@ -308,7 +308,8 @@ def test_a_bot_whose_source_is_gone(bot, tmp_path, capsys):
     with pytest.raises(SourceGoneError) as e:
         update_bot(folder, **QUIET)
     assert f"archive:{first}" in str(e.value)
-    assert f"huggingtweets update {folder.name} archive:NEW-PATH" in str(e.value)
+    # The bot lives outside the home's bots/ folder: the command to run again names its path.
+    assert f"huggingtweets update {folder} archive:NEW-PATH" in str(e.value)
     code, _, err = run(capsys, "update", folder)
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert tree_hashes(folder) == before

@@ -23,7 +23,7 @@ def _progress(as_json: bool):
         if stage == "prepared":
             ds = record["dataset"]
             kept = sum(u.kept for u in ds.stats.users)
-            click.echo(f"Dataset version written to {ds.path} ({kept:,} posts kept)", err=True)
+            click.echo(f"Prepared the posts: {kept:,} kept", err=True)
         elif stage in names:
             click.echo(names[stage], err=True)
         elif "loss" in record and "step" in record:
