@@ -99,7 +99,7 @@ def test_an_update_trains_on_the_new_posts_and_keeps_the_split(bot, tmp_path, mo
     assert {r["id"] for r in seen["valid"]} == new_valid
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["eval_chars"] == sum(len(r["text"]) + 1 for r in new.rows("valid"))
-    old_s, new_s = v2_scores = (result.scores["old_valid"], result.scores["new_valid"])
+    old_s, new_s = result.scores["old_valid"], result.scores["new_valid"]
     old_chars = sum(len(r["text"]) + 1 for r in new.rows("valid") if r["id"] in ids(old, "valid"))
     combined = (old_s["after"] * old_chars + new_s["after"] * (metrics["eval_chars"] - old_chars)) / metrics["eval_chars"]
     assert metrics["eval_bits_per_char"] == pytest.approx(combined, rel=1e-9)
