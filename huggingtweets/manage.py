@@ -226,6 +226,8 @@ class BotInfo:
     hub_url: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     """``history.json``'s versions, oldest first (empty for a bot never updated)."""
+    rollbacks: list[dict[str, Any]] = field(default_factory=list)
+    """``versions/rollbacks.json``: each rollback's date, the version discarded and the one put back."""
 
     @property
     def bits_per_char(self) -> float | None:
@@ -288,9 +290,10 @@ def bot_info(name: str | Path) -> BotInfo:
             info.versions = {"huggingtweets": record.huggingtweets_version, **info.versions}
     info.metrics = bot.metrics
     info.evaluation = evaluation_line(info.metrics.evaluation if info.metrics else None)
-    from .versions import read_history
+    from .versions import read_history, read_rollbacks
 
     info.history = read_history(bot.path).versions
+    info.rollbacks = read_rollbacks(bot.path)
     repo, endpoint = bot.hub_repo
     if repo:
         info.hub_repo, info.hub_url = repo, f"{(endpoint or 'https://huggingface.co').rstrip('/')}/{repo}"

@@ -474,11 +474,14 @@ def rollback(folder: str | Path) -> RollbackResult:
     bot = open_bot(folder)
     try:
         with versions.lock(bot.path):
-            current = versions.read_history(bot.path).current
+            history = versions.read_history(bot.path)
+            current = history.current
             kept = [n for n in versions.snapshots(bot.path) if n < current]
             if not kept:
                 raise NoPreviousVersionError(bot_ref(bot.path))
             versions.restore(bot.path, kept[-1])
+            entry = next((v for v in history.versions if v.get("version") == current), None)
+            versions.record_rollback(bot.path, current, kept[-1], entry)
     except BlockingIOError:
         raise UpdateBusyError(bot_ref(bot.path)) from None
     return RollbackResult(bot.path, kept[-1], current)

@@ -24,7 +24,8 @@ can be repeated, so a recovery interrupted in its turn is finished by the next o
 
 ``rollback`` is the same swap with ``versions/v<N>`` itself as the staged folder: the previous version's
 files are moved back byte for byte (``history.json`` included: it is part of the version), and the
-snapshot folder is gone afterwards.
+snapshot folder is gone afterwards. What was rolled back, and when, is kept beside the snapshots in
+``versions/rollbacks.json`` (``record_rollback``), outside every version, so that ``info`` can say it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ from typing import Any, Iterator
 HISTORY_FILE = "history.json"
 VERSIONS_DIR = "versions"
 JOURNAL_FILE = ".swap-journal.json"
+ROLLBACKS_FILE = "rollbacks.json"
+"""Under ``versions/``: each rollback's date, the version discarded (its ``history.json`` entry) and the
+one put back."""
 WORK_DIR = ".update"
 """The update's temporary folder inside the bot folder: the update's training data, the new weights."""
 KEEP_VERSIONS = 3
@@ -119,6 +123,24 @@ def read_history(folder: Path) -> History:
     if not isinstance(versions, list):
         return History([])
     return History([v for v in versions if isinstance(v, dict) and isinstance(v.get("version"), int)])
+
+
+def read_rollbacks(folder: Path) -> list[dict[str, Any]]:
+    """The rollbacks recorded in ``versions/rollbacks.json``, oldest first (empty when none)."""
+    try:
+        data = json.loads((Path(folder) / VERSIONS_DIR / ROLLBACKS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+
+def record_rollback(folder: Path, discarded: int, restored: int, entry: dict[str, Any] | None) -> None:
+    """Add a rollback from version ``discarded`` (its history ``entry``) to ``restored`` to the log."""
+    root = Path(folder) / VERSIONS_DIR
+    root.mkdir(exist_ok=True)
+    log = read_rollbacks(folder) + [{"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                     "discarded": discarded, "restored": restored, "entry": entry}]
+    write_json_atomic(root / ROLLBACKS_FILE, log)
 
 
 def snapshots(folder: Path) -> dict[int, Path]:

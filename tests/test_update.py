@@ -181,7 +181,15 @@ def test_rollback_restores_the_previous_version_byte_for_byte(bot, tmp_path, cap
     assert {k: v for k, v in tree_hashes(folder).items() if not k.startswith("versions/")} == \
         {k: v for k, v in after_first.items() if not k.startswith("versions/")}
     assert ht.rollback(folder).version == 1
-    assert tree_hashes(folder) == before and not (folder / "versions").exists()
+    # The version's files are the first one's byte for byte; only the log of rollbacks is left, beside.
+    assert {k: v for k, v in tree_hashes(folder).items() if k != "versions/rollbacks.json"} == before
+    assert [p.name for p in (folder / "versions").iterdir()] == ["rollbacks.json"]
+    log = versions.read_rollbacks(folder)
+    assert [(r["discarded"], r["restored"]) for r in log] == [(3, 2), (2, 1)]
+    assert log[0]["entry"]["version"] == 3 and log[1]["entry"]["new_posts"]["train"] == first.new_train
+    code, out, _ = run(capsys, "info", folder)
+    assert code == 0 and "v3 discarded, v2 put back" in out and "v2 discarded, v1 put back" in out
+    assert not any(p.name == "rollbacks.json" for p in publishable_files(folder)[0])
     code, _, err = run(capsys, "update", folder, "--rollback")
     assert code == 2 and err.count("\n") == 1 and "no previous version" in err
     with pytest.raises(NoPreviousVersionError):

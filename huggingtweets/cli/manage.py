@@ -116,6 +116,9 @@ def info(bot: str, as_json: bool) -> None:
     click.echo("\n".join(f"{k + ':':<12}{v}" for k, v in fields))
     if i.history:
         click.echo("\nHistory:\n" + "\n".join(f"  {_version_line(v)}" for v in i.history))
+    for r in i.rollbacks:
+        click.echo(f"Rolled back on {str(r.get('date'))[:10]}: v{r.get('discarded')} discarded, "
+                   f"v{r.get('restored')} put back")
 
 
 def _version_line(v: dict) -> str:
