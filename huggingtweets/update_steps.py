@@ -90,6 +90,28 @@ def _bits(loaded, rows: list[dict[str, Any]], handles: list[str]) -> float | Non
     return score.bits_per_char if score else None
 
 
+def recorded_score(folder: Path, rows: list[dict[str, Any]]) -> float | None:
+    """The bits/char of ``folder``'s weights on ``rows`` as its ``metrics.json`` already holds it, or None.
+
+    The previous version's validation posts are the ones its own training (or its update's ``measure``)
+    scored last, with the same function, so the figure need not be computed again: it is reused when it
+    was scored in fp32 (``eval_precision``, or a training run in fp32), on the weights kept (no earlier
+    best step), and over exactly these posts' characters (a guard against other cleaning settings)."""
+    metrics, record = read_json(folder / METRICS_FILE), read_json(folder / CONFIG_FILE)
+    if not isinstance(metrics, dict) or not isinstance(record, dict) or not rows:
+        return None
+    run = ((record.get("config") or {}).get("run") or {}) if isinstance(record.get("config"), dict) else {}
+    # An update's own figure (``measure``: the saved weights, fp32), or a training run's in fp32 whose
+    # last evaluation is of the weights it saved.
+    ours = metrics.get("eval_precision") == "fp32"
+    trained = run.get("precision") == "fp32" and metrics.get("best_step") in (None, metrics.get("steps"))
+    chars = sum(len(str(r.get("text") or "")) + 1 for r in rows)
+    bpc = metrics.get("eval_bits_per_char")
+    if (ours or trained) and metrics.get("eval_chars") == chars and isinstance(bpc, float):
+        return bpc
+    return None
+
+
 def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict[str, dict[str, Any]]]:
     """Bits/char of the previous weights and of the new ones on the previous version's validation posts
     and on the new ones, scored as ``huggingtweets evaluate`` scores them (each post on its own), in
@@ -103,8 +125,9 @@ def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict
     handles = [u.handle for u in BotFolder(staged).stats.users]
     scores: dict[str, dict[str, Any]] = {k: {"posts": len(rows)} for k, rows in
                                           (("old_valid", data.old_valid), ("new_valid", data.new_valid))}
+    recorded = recorded_score(old_folder, data.old_valid)
     previous = Bot.load(old_folder, dtype="fp32")
-    scores["old_valid"]["before"] = _bits(previous, data.old_valid, handles)
+    scores["old_valid"]["before"] = recorded if recorded is not None else _bits(previous, data.old_valid, handles)
     scores["new_valid"]["before"] = _bits(previous, data.new_valid, handles)
     del previous
     loaded = Bot.load(staged, dtype="fp32")
@@ -117,7 +140,7 @@ def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict
     metrics = read_json(staged / METRICS_FILE)
     if whole is not None and isinstance(metrics, dict):
         metrics.update(eval_loss=whole.loss, eval_bits_per_char=whole.bits_per_char, eval_tokens=whole.tokens,
-                       eval_chars=whole.chars)
+                       eval_chars=whole.chars, eval_precision="fp32")
         versions.write_json_atomic(staged / METRICS_FILE, metrics)
     return loaded, scores
 

@@ -103,6 +103,12 @@ def test_an_update_trains_on_the_new_posts_and_keeps_the_split(bot, tmp_path, mo
     old_chars = sum(len(r["text"]) + 1 for r in new.rows("valid") if r["id"] in ids(old, "valid"))
     combined = (old_s["after"] * old_chars + new_s["after"] * (metrics["eval_chars"] - old_chars)) / metrics["eval_chars"]
     assert metrics["eval_bits_per_char"] == pytest.approx(combined, rel=1e-9)
+    # The previous weights' figure on the old validation posts is the one their training recorded (in
+    # fp32, over the same posts), not computed again: it equals a fresh scoring of the kept version.
+    old_rows = [r for r in new.rows("valid") if r["id"] in ids(old, "valid")]
+    fresh = update_steps._bits(ht.Bot.load(folder / "versions" / "v1", dtype="fp32"), old_rows,
+                               [u.handle for u in new.stats.users])
+    assert old_s["before"] == pytest.approx(fresh, rel=1e-4)
     assert [s for s in stages if s in ("preparing", "training", "measuring", "card", "saving")] == \
         ["preparing", "training", "measuring", "card", "saving"]
     # The folder is the new version: the whole dataset version's stats, the original base model.
@@ -407,3 +413,23 @@ def test_an_update_is_tracked_as_a_run_continued_from_the_first(tmp_path):
     assert continued[0]["update"]["version"] == 2
     info = BotFolder.open(bot.output).tracking.data
     assert info["continued_from"]["id"] == first_run
+
+
+def test_a_recorded_score_is_reused_only_when_it_is_of_the_same_posts_in_fp32(tmp_path):
+    from huggingtweets.update_steps import recorded_score
+
+    rows = [{"text": "one post"}, {"text": "another"}]  # 9 + 8 characters with their ends
+    record = {"config": {"run": {"precision": "fp32"}}}
+    metrics = {"eval_bits_per_char": 1.5, "eval_chars": 17, "best_step": None, "steps": 10}
+
+    def score(m: dict, r: dict = record, posts: list = rows):
+        (tmp_path / "metrics.json").write_text(json.dumps(m))
+        (tmp_path / "training_config.json").write_text(json.dumps(r))
+        return recorded_score(tmp_path, posts)
+
+    assert score(metrics) == 1.5
+    assert score({**metrics, "eval_chars": 18}) is None  # other posts (or other cleaning)
+    assert score(metrics, {"config": {"run": {"precision": "bf16"}}}) is None
+    assert score({**metrics, "eval_precision": "fp32"}, {"config": {"run": {"precision": "bf16"}}}) == 1.5
+    assert score({**metrics, "best_step": 4}) is None  # evaluated at an earlier step than the one saved
+    assert score(metrics, posts=[]) is None
