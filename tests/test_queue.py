@@ -162,6 +162,9 @@ def finished(c: TestClient, timeout: float = 240) -> dict:
 
 
 def queue_app(url: str, tiny_base: Path, **kw) -> object:
+    # No W&B runs here: two offline runs finishing at once on two workers once held a job in its card
+    # stage past the test's 240 s (W&B tracking itself is tested in test_tracking.py and test_app.py).
+    kw.setdefault("tracker", "none")
     return create_app(Settings(default_base_model=str(tiny_base), queue_url=url, **kw))
 
 
