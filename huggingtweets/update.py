@@ -40,7 +40,7 @@ from typing import Any, Callable, Sequence
 from . import paths, versions
 from .bot_folder import CONFIG_FILE, BotFolder, TrainingRecord
 from .dataset.folder import DatasetFolder
-from .errors import (BaseModelChangedError, BaseModelError, FetchError, ModelFolderError, NoPreviousVersionError,
+from .errors import (AccountUnavailableError, BaseModelChangedError, BaseModelError, ModelFolderError, NoPreviousVersionError,
                      OtherAccountError, SourceError, SourceGoneError, SourceNotFoundError, UpdateBusyError,
                      UpdateError, UsageError)
 from .update_data import UpdateData, diff, write_update_set
@@ -263,10 +263,14 @@ def prepare_version(bot: BotFolder, specs: list[str], old: DatasetFolder, versio
         try:
             return prepare(specs, _new_dataset_path(old.path, version), clean=clean, split=split,
                            source_options=options, min_chars=settings.get("min_chars"))
-        except FetchError as e:
+        except AccountUnavailableError as e:
+            # Only an account the service says is gone (unknown, deleted, protected, suspended); a
+            # network failure or a rate limit mid-fetch is the FetchError itself, which says to run the
+            # same command again (what was fetched stays stored): the source is not gone.
             live = [s for s in specs if s.split(":", 1)[0] in LIVE_SCHEMES or s.startswith("@")]
-            raise SourceGoneError(bot_ref(bot.path), live[0] if len(live) == 1 else ", ".join(specs),
-                                  str(e).split(";")[0]) from None
+            mine = [s for s in live if e.handle and e.handle.lower().lstrip("@") in s.lower()]
+            source = (mine or live)[0] if len(mine or live) == 1 else ", ".join(specs)
+            raise SourceGoneError(bot_ref(bot.path), source, str(e).split(";")[0]) from None
 
 
 def _recipe_fits_blocks(recipe: str) -> bool:

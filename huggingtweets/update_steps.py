@@ -90,13 +90,19 @@ def _bits(loaded, rows: list[dict[str, Any]], handles: list[str]) -> float | Non
     return score.bits_per_char if score else None
 
 
-def recorded_score(folder: Path, rows: list[dict[str, Any]]) -> float | None:
-    """The bits/char of ``folder``'s weights on ``rows`` as its ``metrics.json`` already holds it, or None.
+def recorded_eval(folder: Path, rows: list[dict[str, Any]]):
+    """The ``evaluation.Score`` of ``folder``'s weights on ``rows`` as its ``metrics.json`` already holds
+    it, or None.
 
-    The previous version's validation posts are the ones its own training (or its update's ``measure``)
-    scored last, with the same function, so the figure need not be computed again: it is reused when it
-    was scored in fp32 (``eval_precision``, or a training run in fp32), on the weights kept (no earlier
-    best step), and over exactly these posts' characters (a guard against other cleaning settings)."""
+    Training scores its validation posts at its end (``training/evaluate.py``, the function ``evaluate``
+    and ``measure`` use), and an update's ``measure`` writes the score of the whole validation side, so
+    the figure need not be computed again: it is reused when it was scored in fp32 (``eval_precision``, or
+    a training run in fp32), on the weights kept (no earlier best step), and over exactly these posts'
+    characters (a guard against other posts or cleaning settings). Used for the previous version's figure
+    on its validation posts, and for the new weights' figure on the new validation posts (the update's
+    training set holds out exactly those)."""
+    from .evaluation import Score
+
     metrics, record = read_json(folder / METRICS_FILE), read_json(folder / CONFIG_FILE)
     if not isinstance(metrics, dict) or not isinstance(record, dict) or not rows:
         return None
@@ -106,10 +112,17 @@ def recorded_score(folder: Path, rows: list[dict[str, Any]]) -> float | None:
     ours = metrics.get("eval_precision") == "fp32"
     trained = run.get("precision") == "fp32" and metrics.get("best_step") in (None, metrics.get("steps"))
     chars = sum(len(str(r.get("text") or "")) + 1 for r in rows)
-    bpc = metrics.get("eval_bits_per_char")
-    if (ours or trained) and metrics.get("eval_chars") == chars and isinstance(bpc, float):
-        return bpc
+    bpc, loss, tokens = metrics.get("eval_bits_per_char"), metrics.get("eval_loss"), metrics.get("eval_tokens")
+    if (ours or trained) and metrics.get("eval_chars") == chars and isinstance(bpc, float) \
+            and isinstance(loss, float) and isinstance(tokens, int) and tokens > 0:
+        return Score(len(rows), loss, bpc, tokens, chars)
     return None
+
+
+def recorded_score(folder: Path, rows: list[dict[str, Any]]) -> float | None:
+    """The bits/char of ``recorded_eval``, or None."""
+    score = recorded_eval(folder, rows)
+    return score.bits_per_char if score else None
 
 
 def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -130,8 +143,12 @@ def measure(old_folder: Path, staged: Path, data: UpdateData) -> tuple[Any, dict
     scores["old_valid"]["before"] = recorded if recorded is not None else _bits(previous, data.old_valid, handles)
     scores["new_valid"]["before"] = _bits(previous, data.new_valid, handles)
     del previous
+    # The update's training held out exactly the new validation posts: its last evaluation (fp32, the
+    # weights saved) is the new weights' figure on them, read before this writes the whole side's.
+    new = recorded_eval(staged, data.new_valid)
     loaded = Bot.load(staged, dtype="fp32")
-    old, new = _overall(loaded, data.old_valid, handles), _overall(loaded, data.new_valid, handles)
+    old = _overall(loaded, data.old_valid, handles)
+    new = new if new is not None else _overall(loaded, data.new_valid, handles)
     scores["old_valid"]["after"] = old.bits_per_char if old else None
     scores["new_valid"]["after"] = new.bits_per_char if new else None
     whole = Score.combine([s for s in (old, new) if s is not None])

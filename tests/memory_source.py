@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from typing import Iterator, MutableMapping
 
-from huggingtweets.errors import SourceNotFoundError
+from huggingtweets.errors import AccountUnavailableError, FetchError, SourceNotFoundError
 from huggingtweets.sources.base import Page, Post, Profile, SourceOptions
 
 ACCOUNTS: dict[str, tuple[Profile, list[Post]]] = {}
+FAIL_AFTER: dict[str, int] = {}
+"""NAME -> pages served before the connection fails (a network error mid-fetch)."""
+SUSPENDED: set[str] = set()
+"""Accounts the service says are suspended (its pages answer so)."""
 PAGE_SIZE = 7
 
 
@@ -32,7 +36,12 @@ class MemorySource:
 
     def pages(self, state: MutableMapping[str, str]) -> Iterator[Page]:
         posts = ACCOUNTS[self.name][1]
-        for i in range(0, len(posts), PAGE_SIZE):
+        if self.name in SUSPENDED:
+            raise AccountUnavailableError("mem", self.name, "suspended", f"mem: @{self.name} is suspended")
+        for n, i in enumerate(range(0, len(posts), PAGE_SIZE)):
+            if n >= FAIL_AFTER.get(self.name, n + 1):
+                raise FetchError(f"mem: the connection was reset after {n} pages; check the network and run the "
+                                 f"same command again (what was fetched is kept)")
             state["pages"] = str(int(state.get("pages", "0")) + 1)
             yield posts[i:i + PAGE_SIZE]
 

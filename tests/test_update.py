@@ -420,7 +420,8 @@ def test_a_recorded_score_is_reused_only_when_it_is_of_the_same_posts_in_fp32(tm
 
     rows = [{"text": "one post"}, {"text": "another"}]  # 9 + 8 characters with their ends
     record = {"config": {"run": {"precision": "fp32"}}}
-    metrics = {"eval_bits_per_char": 1.5, "eval_chars": 17, "best_step": None, "steps": 10}
+    metrics = {"eval_bits_per_char": 1.5, "eval_loss": 2.0, "eval_tokens": 6, "eval_chars": 17, "best_step": None,
+               "steps": 10}
 
     def score(m: dict, r: dict = record, posts: list = rows):
         (tmp_path / "metrics.json").write_text(json.dumps(m))
@@ -433,3 +434,48 @@ def test_a_recorded_score_is_reused_only_when_it_is_of_the_same_posts_in_fp32(tm
     assert score({**metrics, "eval_precision": "fp32"}, {"config": {"run": {"precision": "bf16"}}}) == 1.5
     assert score({**metrics, "best_step": 4}) is None  # evaluated at an earlier step than the one saved
     assert score(metrics, posts=[]) is None
+    assert score({**metrics, "eval_tokens": 0}) is None  # nothing scored
+    from huggingtweets.update_steps import recorded_eval
+    assert score(metrics) == 1.5
+    whole = recorded_eval(tmp_path, rows)
+    assert (whole.posts, whole.loss, whole.tokens, whole.chars) == (2, 2.0, 6, 17)  # what Score.combine adds up
+
+
+def test_a_network_error_mid_fetch_is_not_a_gone_source_and_the_next_update_continues(tmp_path, monkeypatch,
+                                                                                     capsys):
+    """A live source whose connection fails after a few pages: the error says to run again (not that the
+    source is gone), the bot is left byte for byte, the pages fetched stay stored, and the next update
+    goes on. A service that says the account is suspended is a gone source."""
+    import memory_source as mem
+
+    from huggingtweets import sources, update
+    from huggingtweets.store import Store
+
+    monkeypatch.setitem(sources.REGISTRY, "mem", "memory_source:MemorySource")
+    monkeypatch.setattr(update, "LIVE_SCHEMES", ("mem",))
+    mem.ACCOUNTS.clear(), mem.FAIL_AFTER.clear(), mem.SUSPENDED.clear()
+    cfg = ht.resolve_config("quick", {"base_model": str(tiny_model()), "max_steps": 4, "batch_size": 8,
+                                      "checkpoint_minutes": 0})
+    mem.make_account("jane", 150)
+    folder = ht.make_bot(["mem:jane"], None, cfg, min_chars=0, tracker="none", n_predictions=2,
+                         eval_posts=None).output
+    before = tree_hashes(folder)
+    mem.make_account("jane", 230)
+    mem.FAIL_AFTER["jane"] = 30  # 150 posts are 22 pages of 7: the failure comes among the new ones
+    code, out, err = run(capsys, "update", str(folder), "--tracker", "none", "--force")
+    assert code == 1 and "connection was reset" in err and "run the same command again" in err, err
+    assert "is gone" not in err and "Traceback" not in err
+    assert tree_hashes(folder) == before
+    with Store() as store:
+        stored = [n for network, _, handle, n in store.accounts() if (network, handle) == ("mem", "jane")]
+    assert stored and 150 < stored[0] < 230, stored  # the pages fetched before the failure are kept
+    mem.FAIL_AFTER.clear()
+    code, out, err = run(capsys, "update", str(folder), "--tracker", "none", "--force")
+    assert code == 0, err
+    assert json.loads((folder / "history.json").read_text())["current"] == 2
+
+    mem.make_account("jane", 260)
+    mem.SUSPENDED.add("jane")
+    code, out, err = run(capsys, "update", str(folder), "--tracker", "none", "--force")
+    assert code == 1 and "its source mem:jane is gone" in err and "suspended" in err, err
+    mem.ACCOUNTS.clear(), mem.SUSPENDED.clear()

@@ -97,7 +97,8 @@ def _all(kw: dict[str, Any], as_json: bool) -> int:
               help="The most the previous validation posts' bits/char may rise, relative [default: 0.01, "
                    "i.e. 1%].")
 @click.option("--rollback", "do_rollback", is_flag=True, help="Put back the previous version, byte for byte.")
-@click.option("--allow-other-account", is_flag=True, help="Accept a SOURCE of another account than the bot's.")
+@click.option("--allow-other-account", is_flag=True, help="Accept a SOURCE of another account than the bot's: it "
+              "replaces the source of a one-account bot, and is added to a bot of several accounts.")
 @click.option("--publish", "publish", default=None, is_flag=False, flag_value="", metavar="[REPO]",
               help="Push the new version to the Hub as one commit: to REPO (NAMESPACE/NAME), or alone, to the "
                    "repository the bot was published to.")
