@@ -475,5 +475,14 @@ class QueueError(HuggingTweetsError):
     """The distributed job queue (Redis + RQ) cannot be reached or used: ``app --queue``, ``worker``."""
 
 
+class NoWorkerError(QueueError):
+    """No ``huggingtweets worker`` took a job of the web app's queue in time (``app --queue``)."""
+
+    def __init__(self, kind: str, seconds: float, url: str):
+        self.kind, self.seconds = kind, seconds
+        super().__init__(f"no worker took the {kind} job within {seconds:g} s: start `huggingtweets worker "
+                         f"--queue {url}` (with {kind} among its --jobs)")
+
+
 class QueueFullError(UsageError):
     """A visitor already has as many jobs queued or running as the app allows, or the queue is full."""

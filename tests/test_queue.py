@@ -1,5 +1,6 @@
-"""The web app's training jobs on a real queue: a real redis-server on 127.0.0.1, real `huggingtweets worker`
-processes, a tiny model trained for real. Without `--queue` the app keeps its embedded queue (test_app.py)."""
+"""The web app's jobs on a real queue: a real redis-server on 127.0.0.1, real `huggingtweets worker`
+processes, a tiny model trained for real; prepare and generate jobs go there too. Without `--queue` the app
+keeps its embedded queue and runs steps 1 and 3 itself (test_app.py)."""
 
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def client(app) -> TestClient:
 
 
 def prepared(app, tmp_path: Path, handle: str, n: int = 300, seed: int = 0) -> TestClient:
-    """A visitor whose dataset is ready (downloaded in the server, as without the queue)."""
+    """A visitor whose dataset is ready (made by the app: with `--queue`, by a worker's prepare job)."""
     c = client(app)
     c.__enter__()
     zip_path = archive(tmp_path / f"{handle}.zip", handle, n=n, seed=seed, account_id=str(zlib.crc32(handle.encode())))
@@ -161,7 +162,7 @@ def finished(c: TestClient, timeout: float = 240) -> dict:
     return wait_for(lambda: training(c), lambda t: t["status"] in jobs_mod.FINISHED, timeout=timeout, every=0.5)
 
 
-def queue_app(url: str, tiny_base: Path, **kw) -> object:
+def queue_app(url: str | None, tiny_base: Path, **kw) -> object:
     # No W&B runs here: two offline runs finishing at once on two workers once held a job in its card
     # stage past the test's 240 s (W&B tracking itself is tested in test_tracking.py and test_app.py).
     kw.setdefault("tracker", "none")
@@ -185,7 +186,7 @@ def test_worker_and_app_commands_take_the_queue():
 
     result = CliRunner().invoke(cli, ["worker", "--help"])
     assert result.exit_code == 0
-    for option in ("--queue", "--concurrency", "--gpus", "--shared-dir", "--checkpoint-minutes"):
+    for option in ("--queue", "--jobs", "--concurrency", "--gpus", "--shared-dir", "--checkpoint-minutes"):
         assert option in result.output
     assert "--queue" in CliRunner().invoke(cli, ["app", "--help"]).output
 
@@ -235,9 +236,10 @@ def test_what_the_page_says_of_each_state_of_a_job():
     assert job.status == "done" and job.message == "Trained for 3 steps."
 
 
-def test_each_visitor_sees_their_place_and_cannot_fill_the_queue(queue_url, tmp_path, tiny_base):
-    """No worker: the jobs wait. Places are 1, 2, 3; a second run of one visitor is refused; cancelling a
-    waiting job moves the others up."""
+def test_each_visitor_sees_their_place_and_cannot_fill_the_queue(queue_url, workers, tmp_path, tiny_base):
+    """No worker trains: the jobs wait. Places are 1, 2, 3; a second run of one visitor is refused; cancelling
+    a waiting job moves the others up."""
+    workers.start("--jobs", "generate,prepare")  # the visitors' data, but no training
     app = queue_app(queue_url, tiny_base)
     with TestClient(app):
         visitors = [prepared(app, tmp_path, h, n=200) for h in ("marsh_warbler", "reed_bunting", "sand_martin")]
@@ -261,6 +263,182 @@ def test_each_visitor_sees_their_place_and_cannot_fill_the_queue(queue_url, tmp_
         assert [training(visitors[0])["position"], training(visitors[2])["position"]] == [1, 2]
         for c in visitors:
             c.__exit__(None, None, None)
+
+
+def test_a_worker_takes_the_kinds_of_job_it_is_given_in_priority_order():
+    from huggingtweets.app.rq_worker import job_kinds
+
+    assert job_kinds(None) == job_kinds("") == ["generate", "prepare", "train"]
+    assert job_kinds("train, generate") == ["generate", "train"]  # generate first, whatever the order given
+    with pytest.raises(ValueError, match="unknown job kind"):
+        job_kinds("generate,paint")
+    proc = subprocess.run([sys.executable, "-m", "huggingtweets", "worker", "--queue", "redis://127.0.0.1:1/0",
+                           "--jobs", "generate,paint"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert proc.returncode != 0
+    assert "--jobs generate,paint: unknown job kind(s) paint: choose among generate, prepare, train" in proc.stderr
+
+
+def test_a_worker_takes_posts_before_data_and_data_before_training(queue_url, tmp_path):
+    """Jobs waiting on the three queues, enqueued train first: one worker starts them generate first."""
+    import redis
+    from rq import Queue
+
+    from huggingtweets.app.rq_queue import JOB_QUEUES
+
+    conn = redis.Redis.from_url(queue_url)
+    waiting = {kind: Queue(JOB_QUEUES[kind], connection=conn).enqueue("time.sleep", 0.2)
+               for kind in ("train", "prepare", "generate")}
+    proc = subprocess.run([sys.executable, "-m", "huggingtweets", "worker", "--queue", queue_url, "--burst"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for job in waiting.values():
+        job.refresh()
+        assert job.get_status() == "finished"
+    order = sorted(waiting, key=lambda kind: waiting[kind].started_at)
+    assert order == ["generate", "prepare", "train"]
+
+
+def test_uploads_travel_as_paths_inside_the_shared_folder(tmp_path):
+    from huggingtweets.app.rq_steps import relative_source, resolved_source
+
+    root = tmp_path / "app"
+    upload = root / "sessions" / "k" / "uploads" / "1a2b3c-posts.zip"
+    moved = relative_source(f"archive:{upload}", root)
+    assert moved == "archive:sessions/k/uploads/1a2b3c-posts.zip"
+    assert resolved_source(moved, Path("/mnt/ht")) == "archive:/mnt/ht/sessions/k/uploads/1a2b3c-posts.zip"
+    assert relative_source(f"file:{upload}", root) == "file:sessions/k/uploads/1a2b3c-posts.zip"
+    for live in ("x:jack", "mastodon:@a@b.social", "bsky:a.bsky.social"):
+        assert relative_source(live, root) == live and resolved_source(live, Path("/mnt/ht")) == live
+
+
+def _steps_jobs(url: str, queue: str) -> list:
+    """The finished RQ jobs of one of the app's queues."""
+    import redis
+    from rq import Queue
+    from rq.job import Job
+
+    conn = redis.Redis.from_url(url)
+    ids = Queue(queue, connection=conn).finished_job_registry.get_job_ids()
+    return [j for j in Job.fetch_many(ids, connection=conn) if j is not None]
+
+
+def test_prepare_on_the_queue_makes_the_same_dataset_as_the_server_does(queue_url, workers, tmp_path, tiny_base):
+    from huggingtweets.app.rq_queue import PREPARE_QUEUE
+
+    workers.start("--jobs", "prepare")
+    embedded = create_app(Settings(default_base_model=str(tiny_base), tracker="none"))
+    with TestClient(embedded):
+        c = prepared(embedded, tmp_path, "marsh_warbler", n=200)
+        here = c.get("/api/state").json()
+        c.__exit__(None, None, None)
+    assert not _steps_jobs(queue_url, PREPARE_QUEUE)  # without --queue, the server made it itself
+    app = queue_app(queue_url, tiny_base)
+    with TestClient(app):
+        c = prepared(app, tmp_path, "marsh_warbler", n=200)
+        there = c.get("/api/state").json()
+        session = app.state.ht.sessions.get(c.cookies[COOKIE])
+        assert (session.datasets / there["dataset"]["folder"] / "stats.json").is_file()
+        c.__exit__(None, None, None)
+    (job,) = _steps_jobs(queue_url, PREPARE_QUEUE)  # made by the worker
+    assert job.return_value()["dataset"]["folder"] == there["dataset"]["folder"]
+    assert job.meta["tries"] == 1 and job.meta["progress"] == {"@marsh_warbler": 200}, job.meta
+    for key in ("bot", "users", "table", "samples", "warnings", "hash"):
+        assert there["dataset"][key] == here["dataset"][key], key
+    assert there["dataset"]["table"]["header"] == ["Data", "@marsh_warbler"]
+    assert there["prepare"] == {"status": "done"} and there["sources"] == here["sources"]
+
+
+def test_the_visitors_mistake_on_a_worker_reads_as_in_the_server(queue_url, workers, tmp_path, tiny_base):
+    """Too little text: the page's one line, not retried."""
+    from huggingtweets.app.rq_queue import PREPARE_QUEUE
+
+    workers.start("--jobs", "prepare")
+    errors = []
+    for url in (None, queue_url):
+        app = queue_app(url, tiny_base)  # None: the embedded mode
+        with TestClient(app):
+            c = client(app)
+            zip_path = archive(tmp_path / "few.zip", "marsh_warbler", n=5)
+            with open(zip_path, "rb") as f:
+                r = c.post("/api/prepare", data={"kind0": "upload"}, files={"file0": ("few.zip", f, "application/zip")})
+            assert r.status_code == 202, r.text
+            s = wait_for(lambda: c.get("/api/state").json(), lambda s: s["prepare"]["status"] != "running")
+            errors.append(s["prepare"])
+    assert errors[0]["status"] == errors[1]["status"] == "error"
+    assert errors[1]["error"] == errors[0]["error"] and "after cleaning" in errors[1]["error"], errors
+    (job,) = _steps_jobs(queue_url, PREPARE_QUEUE)
+    assert job.meta["tries"] == 1  # not retried
+
+
+def test_with_no_worker_for_its_kind_a_job_ends_in_one_clear_line(queue_url, workers, tmp_path, tiny_base, caplog):
+    import redis
+    from rq import Queue
+
+    from huggingtweets.app.rq_queue import GENERATE_QUEUE, PREPARE_QUEUE
+    from huggingtweets.app.rq_steps import RQSteps
+    from huggingtweets.errors import NoWorkerError
+
+    workers.start("--jobs", "train")  # a worker, but for training only
+    app = queue_app(queue_url, tiny_base, queue_wait_seconds=1)
+    with TestClient(app):
+        c = client(app)
+        zip_path = archive(tmp_path / "a.zip", "marsh_warbler", n=50)
+        started = time.monotonic()
+        with open(zip_path, "rb") as f:
+            assert c.post("/api/prepare", data={"kind0": "upload"},
+                          files={"file0": ("a.zip", f, "application/zip")}).status_code == 202
+        s = wait_for(lambda: c.get("/api/state").json(), lambda s: s["prepare"]["status"] != "running", timeout=30)
+        assert time.monotonic() - started < 15
+        assert s["prepare"] == {"status": "error", "error": "no worker of this app took the job within 1 s; whoever "
+                                "runs the app must start one for its queue (the server's log says how)"}
+    assert (f"no worker took the prepare job within 1 s: start `huggingtweets worker --queue {queue_url}` (with "
+            f"prepare among its --jobs)") in caplog.text
+    steps = RQSteps(queue_url, wait_seconds=0.5, root=paths.home() / "app")
+    with pytest.raises(NoWorkerError) as e:
+        steps.generate(paths.home() / "app" / "sessions" / "k" / "bots" / "b", "My dream is")
+    assert str(e.value) == (f"no worker took the generate job within 0.5 s: start `huggingtweets worker --queue "
+                            f"{queue_url}` (with generate among its --jobs)")
+    conn = redis.Redis.from_url(queue_url)
+    assert Queue(GENERATE_QUEUE, connection=conn).count == Queue(PREPARE_QUEUE, connection=conn).count == 0
+
+
+@pytest.mark.slow
+def test_a_light_worker_writes_the_posts_and_leaves_training_to_others(queue_url, workers, tmp_path, tiny_base):
+    """`--jobs generate,prepare` takes no training run; a training worker does; the light one writes the 10
+    posts, with the same code as `huggingtweets generate` (the same posts for the same seed)."""
+    from huggingtweets.app.rq_queue import GENERATE_QUEUE
+
+    light = workers.start("--jobs", "generate,prepare")
+    app = queue_app(queue_url, tiny_base)
+    with TestClient(app):
+        c = prepared(app, tmp_path, "marsh_warbler")
+        assert c.post("/api/train", json={"max_steps": 3}).status_code == 202
+        time.sleep(5)  # the light worker is idle, and leaves the run in the queue
+        t = training(c)
+        assert t["status"] == "queued" and t["position"] == 1, (t, workers.log())
+        trainer = workers.start("--jobs", "train")
+        t = finished(c)
+        assert t["status"] == "done", (t, workers.log())
+        r = c.post("/api/generate", json={"prompt": "My dream is", "seed": 1})
+        assert r.status_code == 200, (r.text, workers.log())
+        state = r.json()
+        folder = app.state.ht.sessions.get(c.cookies[COOKIE]).bots / "marsh_warbler"
+        train_worker = rq_meta(queue_url, state["training"]["id"])["worker"]
+        c.__exit__(None, None, None)
+    predictions = state["predictions"]
+    assert len(predictions) == 10 and all(p["text"].strip() for p in predictions), predictions
+    assert all(not p["copy"] and p["share"] for p in predictions)  # copies dropped; each may be shared
+    assert state["writing"] is None
+    (job,) = _steps_jobs(queue_url, GENERATE_QUEUE)
+    assert _process_of(queue_url, job.meta["worker"]) == light.pid
+    assert _process_of(queue_url, train_worker) == trainer.pid
+    assert len(job.meta["posts"]) == 10  # each post reached the page as it ended
+    from huggingtweets.app.share import printable
+    from huggingtweets.generate import Bot
+
+    own = Bot.load(folder).generate("My dream is", 10, seed=1, copies="drop")
+    assert sorted(p["text"] for p in predictions) == sorted(printable(p.text) for p in own)
 
 
 # --- real workers ---------------------------------------------------------------------------------
@@ -338,8 +516,9 @@ def test_ten_jobs_from_five_sessions_all_finish(queue_url, workers, tmp_path, ti
 
 
 def test_a_restarted_server_finds_its_queued_jobs_and_shows_them_finish(queue_url, workers, tmp_path, tiny_base):
-    """The server stops with a job waiting (no worker yet); a new server, the same cookie: the job is shown
-    in its place, a worker starts, and the new server shows it finish with its model."""
+    """The server stops with a job waiting (no worker trains yet); a new server, the same cookie: the job is
+    shown in its place, a worker starts, and the new server shows it finish with its model."""
+    workers.start("--jobs", "prepare")
     app = queue_app(queue_url, tiny_base)
     with TestClient(app):
         c = prepared(app, tmp_path, "marsh_warbler")
@@ -382,9 +561,14 @@ def _process_of(url: str, worker_name: str) -> int:
 @pytest.mark.slow
 def test_a_worker_killed_mid_training_its_job_resumes_on_the_other_from_the_last_checkpoint(
         queue_url, workers, tmp_path, tiny_base):
+    """The only worker is killed mid-training: the server itself puts the job back in line once the
+    worker's heartbeat has expired (no other worker runs yet to do it, and no page asks after the job),
+    and a worker started then finishes it from the last checkpoint."""
+    import redis
+    from rq.job import Job
+
     app = queue_app(queue_url, tiny_base)
-    for _ in range(2):
-        workers.start("--checkpoint-steps", "25")
+    workers.start("--checkpoint-steps", "25")
     with TestClient(app):
         c = prepared(app, tmp_path, "marsh_warbler")
         steps = 1500
@@ -401,6 +585,10 @@ def test_a_worker_killed_mid_training_its_job_resumes_on_the_other_from_the_last
         # No orphan trains on (the retry starts only once the heartbeat has expired, a minute later).
         job_file = str(session.jobs / job_id / "job.json")
         wait_for(lambda: {"left": _processes_with(job_file)}, lambda d: not d["left"], timeout=30)
+        conn = redis.Redis.from_url(queue_url)
+        wait_for(lambda: {"status": Job.fetch(f"train-{job_id}", connection=conn).get_status()},
+                 lambda d: d["status"] == "queued", timeout=150, every=1)  # the server's sweep
+        workers.start("--checkpoint-steps", "25")
         seen: list[dict] = []
 
         def watch() -> dict:

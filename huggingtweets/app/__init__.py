@@ -21,11 +21,11 @@ Modules: ``server`` (the app and its routes), by step ``data_routes``, ``trainin
 ``model_routes`` (posts, preview, card, publish, download, delete), ``web`` (cookie, CSRF check),
 ``web_errors`` (errors in web words), ``views`` (what the page is shown), ``card_page`` (the card,
 rendered and sanitised), ``my_data`` (the model's zip, deleting a session), ``sessions`` (per-visitor
-folders, safe upload names), ``jobs`` (the training queue), ``rq_queue`` and ``rq_worker`` (the training
-queue on Redis, ``--queue``, and its ``huggingtweets worker``), ``training_state`` (a job's end, and
-finding it again after a restart), ``generation`` (warm generation workers),
-``runner`` (the worker processes), ``share`` (share links that say the post is AI-generated),
-``static/`` (the page).
+folders, safe upload names), ``jobs`` (the training queue), ``steps`` (the pipeline calls of steps 1
+and 3), ``rq_queue``, ``rq_steps`` and ``rq_worker`` (training, prepare and generate jobs on a queue on
+Redis, ``--queue``, and its ``huggingtweets worker``), ``training_state`` (a job's end, and finding it
+again after a restart), ``generation`` (warm generation workers), ``runner`` (the worker processes),
+``share`` (share links that say the post is AI-generated), ``static/`` (the page).
 """
 
 from __future__ import annotations

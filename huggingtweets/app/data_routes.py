@@ -1,13 +1,15 @@
-"""Step 1 of the page: sources (handles, or an uploaded archive or file) to the session's dataset."""
+"""Step 1 of the page: sources (handles, or an uploaded archive or file) to the session's dataset.
+
+The server receives the uploads; the dataset itself is made by ``steps.prepare_dataset``, in a thread of
+the server, or with ``--queue`` by a worker (``rq_steps``), whose progress reaches the page the same way.
+"""
 
 from __future__ import annotations
 
 import logging
-import random
 import secrets
 import threading
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -16,37 +18,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import paths
-from ..dataset.folder import AccountStats, DatasetFolder
 from ..errors import HuggingTweetsError, UsageError
 from . import jobs as jobs_mod
 from .sessions import Session
+from .steps import prepare_dataset
 from .views import MAX_SOURCES, NETWORKS, prepare_view, state_response
 from .web import AppState, BadRequest, Settings, unexpected
 from .web_errors import web_message
 
 log = logging.getLogger("huggingtweets.app")
 
-N_SAMPLES = 5
 ARCHIVE_SUFFIXES = (".zip", ".js")
 FORM_SLACK = 1024**2  # bytes: the form's fields and part headers, beside the files themselves
 LIVE = ("x", "mastodon", "bsky")
-
-
-def table(users: list[AccountStats]) -> dict[str, Any]:
-    """The card's table (the rows of ``dataset.counts``), one column per account; a count the source
-    could not tell is ``"unknown"``."""
-    from ..dataset.counts import counts_table
-
-    return {"header": ["Data"] + [f"@{u.handle}" for u in users],
-            "rows": [[label] + ["unknown" if v is None else v for v in values]
-                     for label, _, values in counts_table(users)]}
-
-
-def samples(folder: Path, n: int = N_SAMPLES) -> list[dict[str, str]]:
-    """A few training posts (each once: balancing copies left out), picked the same way every time."""
-    posts = [{"handle": row.get("handle", ""), "text": row["text"]}
-             for row in DatasetFolder.open(folder).rows("train") if not row.get("copy")]
-    return random.Random(0).sample(posts, min(n, len(posts)))
 
 
 def _source_spec(session: Session, kind: str, value: str, upload: UploadFile | None, max_bytes: int,
@@ -87,24 +71,16 @@ class _Progress:
         pass
 
 
-def run_prepare(session: Session, specs: list[str], handle: str | None) -> None:
-    """Fetch, clean and write the session's dataset (in a thread); the outcome goes into the session."""
-    from ..api import prepare
-    from ..sources import SourceOptions
-    from ..store import Store
+def run_prepare(session: Session, specs: list[str], handle: str | None,
+                prepare: Callable[..., dict[str, Any]] = prepare_dataset) -> None:
+    """Fetch, clean and write the session's dataset (in a thread); the outcome goes into the session.
 
+    ``prepare`` is ``steps.prepare_dataset`` itself (the embedded mode), or with ``--queue`` the call that
+    has a worker run it (``rq_steps.RQSteps.prepare``): same arguments, same answer, same errors.
+    """
     out = session.datasets / secrets.token_hex(4)
-    store = None
     try:
-        store = Store(session.store_path)
-        with paths.using_cache(session.folder / "cache"):  # the visitor's own avatar cache
-            ds = prepare(specs, out, source_options=SourceOptions(handle=handle or None), store=store,
-                         progress=lambda desc: _Progress(session, desc))
-        users = ds.stats.users
-        dataset = {"bot": ds.name, "folder": out.name, "users": [
-            {k: getattr(u, k) for k in ("handle", "name", "network", "downloaded", "retweets", "short", "kept")}
-            for u in users], "table": table(users), "samples": samples(out), "warnings": ds.warnings,
-            "hash": ds.hash}
+        dataset = prepare(session.folder, specs, handle, out, lambda desc: _Progress(session, desc))
         with session.lock:
             old = (session.data.get("dataset") or {}).get("folder")
             session.data.update(dataset=dataset, prepare={"status": "done"}, model=None, predictions=[],
@@ -121,8 +97,6 @@ def run_prepare(session: Session, specs: list[str], handle: str | None) -> None:
         session.clear_folder(out)
         session.update(prepare={"status": "error", "error": unexpected(e)})
     finally:
-        if store is not None:
-            store.close()
         with session.lock:
             session.live.pop("progress", None)
 
@@ -218,6 +192,6 @@ async def api_prepare(request: Request, session: Session) -> Response:
     finally:
         with session.lock:
             session.live.pop("receiving", None)
-    threading.Thread(target=run_prepare, args=(session, [spec for spec, _ in chosen], handle),
+    threading.Thread(target=run_prepare, args=(session, [spec for spec, _ in chosen], handle, app.prepare),
                      name="prepare", daemon=True).start()
     return state_response(app, session, 202)

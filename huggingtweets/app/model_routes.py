@@ -1,5 +1,9 @@
 """Step 3 of the page and the visitor's own data: write posts, choose the preview, read the card, publish,
-download the model, delete everything."""
+download the model, delete everything.
+
+Posts are written by ``app.generators``: this machine's warm generation processes (``generation``), or
+with ``--queue`` a worker's generate job (``rq_steps.RQSteps``), which both run ``runner.answer``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Training jobs on a distributed task queue: RQ on Redis (``huggingtweets app --queue redis://...``).
 
+With ``--queue`` the page's other two steps go to the queue too (prepare and generate jobs, each kind on
+a queue of its own: ``JOB_QUEUES``); ``rq_steps`` has them. This module has training's side.
+
 The server enqueues each job and follows it; ``huggingtweets worker`` processes, on this machine or
 others, take jobs from Redis and run them (``rq_worker``). The routes see the same small interface as the
 embedded ``jobs.TrainingQueue`` (``submit``, ``position``, ``cancel``, ``reattach``, ``close``) and the same
@@ -15,8 +18,8 @@ What lives where:
   ``$HUGGINGTWEETS_HOME/app``, which a worker on another machine mounts and names with ``--shared-dir``.
   Jobs carry paths relative to it, so the mount point may differ between machines.
 - Faults: a job is tried three times (RQ's ``Retry(max=2)``); a worker that dies mid-job stops its
-  heartbeats, and RQ's maintenance in a live worker requeues the abandoned job, which resumes from its
-  last checkpoint. An error that would happen again (``HuggingTweetsError``: bad settings, too little
+  heartbeats, and the server (``sweep``, every ``SWEEP_SECONDS``) or RQ's maintenance in an idle worker
+  requeues the abandoned job, which resumes from its last checkpoint. An error that would happen again (``HuggingTweetsError``: bad settings, too little
   data) is not retried. Cancelling a running job sets a key that its worker polls; it then stops the
   training with SIGTERM, which keeps a checkpoint.
 """
@@ -38,11 +41,18 @@ from .jobs import TrainingJob
 log = logging.getLogger("huggingtweets.app")
 
 QUEUE_NAME = "huggingtweets-train"
+PREPARE_QUEUE = "huggingtweets-prepare"
+GENERATE_QUEUE = "huggingtweets-generate"
+JOB_QUEUES = {"generate": GENERATE_QUEUE, "prepare": PREPARE_QUEUE, "train": QUEUE_NAME}
+"""The queues by kind of job, in the order a worker takes them: a visitor waiting for posts first, then
+one waiting for their data, then the long training runs (``rq_steps`` runs the first two)."""
 JOB_FUNCTION = "huggingtweets.app.rq_worker.train_job"
 TRIES = 3
 """Tries of one job in all: the first and RQ's two retries."""
 JOB_TIMEOUT = 48 * 3600
 """Seconds one try may run (RQ's default, 180 s, is far too short for training)."""
+SWEEP_SECONDS = 10.0
+"""How often the server looks for jobs whose worker died (``sweep``)."""
 KEEP_SECONDS = 7 * 24 * 3600
 """How long Redis keeps a finished or failed job (its result, progress and reason)."""
 CANCEL_KEY = "huggingtweets:cancel:{}"
@@ -115,6 +125,8 @@ class RQTrainingQueue:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._swept = 0.0
+        self._start_following()
 
     @property
     def root(self) -> Path:
@@ -224,6 +236,10 @@ class RQTrainingQueue:
     def _track(self, job: TrainingJob) -> None:
         with self._lock:
             self._jobs[self.rq_id(job)] = job
+        self._start_following()
+
+    def _start_following(self) -> None:
+        with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._follow, name="rq-follow", daemon=True)
                 self._thread.start()
@@ -231,9 +247,23 @@ class RQTrainingQueue:
     def _follow(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             try:
+                if time.monotonic() - self._swept >= SWEEP_SECONDS:
+                    self._swept = time.monotonic()
+                    self.sweep()
                 self.refresh()
             except Exception:  # noqa: BLE001 - Redis away for a while: try again at the next turn
                 log.exception("reading the jobs' progress from Redis failed")
+
+    def sweep(self) -> None:
+        """Put back in their queue (or fail, after their last try) the jobs of every kind whose worker
+        died: RQ's own clean-up of its started-job registries (a job is abandoned once its worker's
+        heartbeat has expired, about a minute). RQ's workers do it too, but only between two jobs; the
+        server does it every ``SWEEP_SECONDS`` so that a job of a dead worker goes back in line even when
+        every live worker is busy with a long training run, or before any page asks after it."""
+        from rq.registry import StartedJobRegistry
+
+        for name in JOB_QUEUES.values():
+            StartedJobRegistry(name, connection=self.conn).cleanup()
 
     def refresh(self, only: str | None = None) -> None:
         """Read every followed job's state and progress from Redis (or the one with RQ id ``only``); finish

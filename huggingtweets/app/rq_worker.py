@@ -1,6 +1,7 @@
-"""The worker side of the queue on Redis (``huggingtweets worker``): RQ workers that run training jobs.
+"""The worker side of the queue on Redis (``huggingtweets worker``): RQ workers that run the web app's
+jobs: generate, prepare and train (``--jobs``, taken in that order; ``rq_steps`` has the first two).
 
-Each job runs as in the embedded queue: ``runner train job.json`` in a process of its own (so
+Each training job runs as in the embedded queue: ``runner train job.json`` in a process of its own (so
 ``pipeline.make_bot``, the one orchestrator, with evaluation, card and preview), its progress lines read
 by ``jobs.TrainingQueue``'s own code. What the queue on Redis adds:
 
@@ -35,11 +36,13 @@ import orjson
 
 from . import jobs as jobs_mod
 from .jobs import TrainingJob, TrainingQueue, _child_env
-from .rq_queue import CANCEL_KEY, QUEUE_NAME, shared_root
+from .rq_queue import CANCEL_KEY, JOB_QUEUES, shared_root
 
 ENV_SHARED = "HUGGINGTWEETS_SHARED_DIR"
 ENV_CHECKPOINT_STEPS = "HUGGINGTWEETS_WORKER_CHECKPOINT_STEPS"
 ENV_CHECKPOINT_MINUTES = "HUGGINGTWEETS_WORKER_CHECKPOINT_MINUTES"
+ENV_JOBS = "HUGGINGTWEETS_WORKER_JOBS"
+"""The kinds of job this worker takes (``--jobs``): some of ``rq_queue.JOB_QUEUES``, comma-separated."""
 ENV_PROCS = "HUGGINGTWEETS_WORKER_PROCS"
 """Processes (GPUs) one job of this worker trains on: more than one runs it under torch.distributed.run."""
 DDP_LAUNCH = "torchrun --standalone --nproc_per_node {procs}"
@@ -206,19 +209,35 @@ def train_job(spec: dict[str, Any], job_folder: str, job_id: str) -> dict[str, A
     return job.view()
 
 
+def job_kinds(text: str | None) -> list[str]:
+    """The kinds of job named in ``text`` (``"generate,train"``; empty: all), in the order a worker takes
+    them: generate, prepare, train.
+
+    Raises:
+        ValueError: an unknown kind (the message names the known ones).
+    """
+    asked = {k.strip() for k in (text or "").split(",") if k.strip()} or set(JOB_QUEUES)
+    unknown = sorted(asked - set(JOB_QUEUES))
+    if unknown:
+        raise ValueError(f"unknown job kind(s) {', '.join(unknown)}: choose among {', '.join(JOB_QUEUES)}")
+    return [k for k in JOB_QUEUES if k in asked]
+
+
 def work(url: str, *, name: str | None = None, burst: bool = False, monitor_seconds: int = 10,
-         maintenance_seconds: int = 30) -> bool:
-    """Run one RQ worker on the training queue in this process until it is stopped (or, with ``burst``,
-    until the queue is empty). Returns whether it worked through jobs."""
+         maintenance_seconds: int = 30, jobs: list[str] | None = None) -> bool:
+    """Run one RQ worker in this process until it is stopped (or, with ``burst``, until its queues are
+    empty), on the queues of ``jobs`` (default: ``$HUGGINGTWEETS_WORKER_JOBS``, else all three), which it
+    takes in the order generate, prepare, train. Returns whether it worked through jobs."""
     from rq import Queue, Worker
 
     from .rq_queue import connect
 
     conn = connect(url)
+    kinds = job_kinds(",".join(jobs) if jobs else os.environ.get(ENV_JOBS))
     # An idle RQ worker looks at its maintenance between two waits for a job, each worker_ttl - 15 s long
     # (6.75 minutes by default): this TTL makes it look every maintenance_seconds, so that a job of a
     # dead worker is taken back soon after its heartbeat has expired (monitor_seconds + 60 s).
-    worker = Worker([Queue(QUEUE_NAME, connection=conn)], connection=conn, name=name,
+    worker = Worker([Queue(JOB_QUEUES[k], connection=conn) for k in kinds], connection=conn, name=name,
                     job_monitoring_interval=monitor_seconds, maintenance_interval=maintenance_seconds,
                     worker_ttl=maintenance_seconds + 15)
     return worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
@@ -237,9 +256,11 @@ def gpu_slots(gpus: int, concurrency: int) -> list[str | None]:
 
 
 def worker_env(slot: str | None, shared_dir: Path | None, checkpoint_minutes: float | None,
-               checkpoint_steps: int | None) -> dict[str, str]:
+               checkpoint_steps: int | None, jobs: list[str] | None = None) -> dict[str, str]:
     """The environment of one worker process."""
     env = dict(os.environ)
+    if jobs:
+        env[ENV_JOBS] = ",".join(jobs)
     if slot is not None:
         env["CUDA_VISIBLE_DEVICES"] = slot
         env[ENV_PROCS] = str(len(slot.split(",")))

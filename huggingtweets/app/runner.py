@@ -17,6 +17,9 @@ training run is a SIGTERM, which the training loop turns into a checkpoint at th
         Posts that copy a training post are left out and replaced by more samples (up to 3 x n), so
         nothing the page shows, shares or draws copies one; "note" says what to tell the visitor.
 
+A worker of the queue on Redis (``app --queue``) answers a request with the same ``load_bot`` and
+``answer`` in its job (``rq_steps.generate_job``).
+
 Each worker computes on its share of the cores (``training.hardware``: the rule): the training worker's
 is sized by the server before it starts (``jobs._child_env``), the generation worker's at each request.
 Anything the libraries print goes to stderr, so stdout carries only these lines.
@@ -117,16 +120,27 @@ def run_training(job_file: Path, emit: Callable[[dict[str, Any]], None]) -> int:
     return 0
 
 
-def run_generation(folder: Path, requests: TextIO, emit: Callable[[dict[str, Any]], None]) -> int:
-    from ..errors import HuggingTweetsError
+def load_bot(folder: Path):
+    """The bot in ``folder``, loaded to write posts (``answer``): here, and in a queue worker's job
+    (``rq_steps.generate_job``).
+
+    Raises:
+        HuggingTweetsError: torch is missing, or the folder holds no usable model.
+    """
     from ..generate import Bot
     from ..training.base_models import require
     from ..training.hardware import usable_cores, use_threads
 
+    require("torch")  # first: the pools keep their size until each request sets its share
+    use_threads(usable_cores())
+    return Bot.load(folder)
+
+
+def run_generation(folder: Path, requests: TextIO, emit: Callable[[dict[str, Any]], None]) -> int:
+    from ..errors import HuggingTweetsError
+
     try:
-        require("torch")  # first: the pools keep their size until each request sets its share
-        use_threads(usable_cores())
-        bot = Bot.load(folder)
+        bot = load_bot(folder)
     except HuggingTweetsError as e:
         emit({"event": "error", "error": str(e)})
         return 1

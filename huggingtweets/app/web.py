@@ -31,6 +31,7 @@ from ..training.recipes import EMBEDDED
 from .generation import Generators
 from .jobs import TrainingQueue
 from .sessions import COOKIE, Session, SessionLimitError, Sessions
+from .steps import prepare_dataset
 from .web_errors import web_message
 
 log = logging.getLogger("huggingtweets.app")
@@ -81,10 +82,14 @@ class Settings:
     """Whether visitors may name a folder of this machine as base model; off by default when the app
     listens beyond this machine (``--allow-local-models``)."""
     queue_url: str | None = None
-    """Redis URL of the queue that training jobs go to, run by ``huggingtweets worker`` (``--queue``);
-    None: the embedded queue, one job at a time in this machine's processes (``rq_queue``)."""
+    """Redis URL of the queue that the jobs go to (prepare, train, generate), run by ``huggingtweets
+    worker`` (``--queue``); None: this machine runs them, training one job at a time in its processes
+    (``rq_queue``, ``rq_steps``)."""
     max_queued_per_session: int = 1
     """Training runs one visitor may have queued or running at once on the queue (``--queue``)."""
+    queue_wait_seconds: float = 30.0
+    """How long a prepare or generate job waits on the queue while no worker takes its kind of job,
+    before the visitor is told so (``--queue-wait-seconds``)."""
 
 
 class AppState:
@@ -92,7 +97,14 @@ class AppState:
         self.settings = settings
         self.sessions = Sessions(max_sessions=settings.max_sessions, idle_hours=settings.session_hours)
         self.queue = TrainingQueue(settings.python) if not settings.queue_url else _rq_queue(settings)
-        self.generators = Generators(settings.max_generators, settings.python)
+        # Steps 1 and 3 in this machine, or on the queue (``rq_steps``): the same calls and answers.
+        self.prepare: Callable[..., dict[str, Any]] = prepare_dataset
+        self.generators: Generators | Any = Generators(settings.max_generators, settings.python)
+        if settings.queue_url:
+            from .rq_steps import RQSteps
+
+            self.generators = RQSteps(settings.queue_url, wait_seconds=settings.queue_wait_seconds)
+            self.prepare = self.generators.prepare
 
     def close(self) -> None:
         self.queue.close()

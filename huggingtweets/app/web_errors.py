@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from ..errors import (ArchiveTooLargeError, BaseModelUnavailableError, BotDatasetError, HandleMismatchError,
                       HandleRequiredError, HubAuthError, HuggingTweetsError, InvalidHandleError,
                       InvalidRepoIdError, LoraTargetError, MissingDependencyError, MissingTokenError,
-                      ModelFolderError, NotEnoughDataError, RateLimitError, SourceNotFoundError,
+                      ModelFolderError, NoWorkerError, NotEnoughDataError, RateLimitError, SourceNotFoundError,
                       TrainingDivergedError, TrainingInterrupted)
 
 if TYPE_CHECKING:
@@ -122,6 +122,8 @@ WEB_WORDS: list[tuple[type[HuggingTweetsError], Callable]] = [
                                 "step 1 and train again"),
     (ModelFolderError, lambda e: "the model's folder is incomplete: train again in step 2"),
     (InvalidRepoIdError, _invalid_repo),
+    (NoWorkerError, lambda e: f"no worker of this app took the job within {e.seconds:g} s; whoever runs the app "
+                              f"must start one for its queue (the server's log says how)"),
     (HubAuthError, lambda e: "the Hugging Face Hub did not accept the token: paste a token with write access "
                              "(huggingface.co/settings/tokens)"),
 ]

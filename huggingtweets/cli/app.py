@@ -32,14 +32,18 @@ import click
               help="With --host beyond this machine: let visitors name a folder of this machine as base model. "
                    "Always allowed on 127.0.0.1.")
 @click.option("--queue", "queue_url", envvar="HUGGINGTWEETS_QUEUE", default=None, metavar="URL",
-              help="Send training runs to a queue on Redis (redis://HOST:PORT/DB, or the HUGGINGTWEETS_QUEUE "
-                   "variable), run by `huggingtweets worker` on this or other machines [default: one at a time "
-                   "on this machine].")
+              help="Send the jobs (preparing data, training, writing posts) to a queue on Redis "
+                   "(redis://HOST:PORT/DB, or the HUGGINGTWEETS_QUEUE variable), run by `huggingtweets worker` "
+                   "on this or other machines [default: this machine runs them, training one at a time].")
 @click.option("--max-queued-per-session", type=click.IntRange(1), default=1, show_default=True,
               help="With --queue: training runs one visitor may have waiting or running at once.")
+@click.option("--queue-wait-seconds", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="With --queue: how long a prepare or generate job may wait while no "
+                                      "worker takes such jobs, before the visitor is told so.")
 def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_loaded_models: int,
         tracker: str, session_hours: float, max_sessions: int, max_session_mb: int, allow_live_sources: bool,
-        allow_local_models: bool, queue_url: str | None, max_queued_per_session: int) -> None:
+        allow_local_models: bool, queue_url: str | None, max_queued_per_session: int,
+        queue_wait_seconds: float) -> None:
     """Start the web app: download posts, train a bot, write and share its posts, in the browser."""
     try:
         from ..app import Settings, serve
@@ -54,7 +58,8 @@ def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_lo
                         max_generators=max_loaded_models, tracker=tracker, session_hours=session_hours,
                         max_sessions=max_sessions, max_session_bytes=max_session_mb * 1024**2,
                         allow_live_sources=local or allow_live_sources, allow_local_models=local or allow_local_models,
-                        queue_url=queue_url or None, max_queued_per_session=max_queued_per_session)
+                        queue_url=queue_url or None, max_queued_per_session=max_queued_per_session,
+                        queue_wait_seconds=queue_wait_seconds)
     if settings.queue_url:
         from ..app.rq_queue import connect
 

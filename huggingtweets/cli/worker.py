@@ -1,4 +1,5 @@
-"""``worker``: run training jobs of a web app started with ``huggingtweets app --queue`` (RQ on Redis)."""
+"""``worker``: run the jobs of a web app started with ``huggingtweets app --queue`` (RQ on Redis): writing
+posts, preparing datasets and training, or only some of them (``--jobs``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ import click
 @click.command()
 @click.option("--queue", "queue_url", envvar="HUGGINGTWEETS_QUEUE", required=True, metavar="URL",
               help="The app's queue: redis://HOST:PORT/DB (or the HUGGINGTWEETS_QUEUE variable).")
+@click.option("--jobs", "jobs", default="generate,prepare,train", show_default=True, metavar="KINDS",
+              help="The jobs this worker takes, comma-separated, always in the order generate (a visitor "
+                   "waiting for posts), prepare (for their data), train: e.g. `--jobs generate,prepare` for a "
+                   "light worker beside the training ones.")
 @click.option("--concurrency", type=click.IntRange(1), default=1, show_default=True,
-              help="Jobs this machine trains at once (one worker process each).")
+              help="Jobs this machine runs at once (one worker process each).")
 @click.option("--gpus", type=click.IntRange(0), default=0, show_default=True,
               help="GPUs of this machine to use, shared among the --concurrency jobs; a job given several "
                    "trains on them with DDP (torch.distributed.run). 0: train on the CPU or the default device.")
@@ -33,13 +38,18 @@ import click
                    "job is retried elsewhere.")
 @click.option("--maintenance-seconds", type=click.IntRange(1), default=30, show_default=True,
               help="How often a worker looks for jobs of dead workers (RQ's maintenance).")
-def worker(queue_url: str, concurrency: int, gpus: int, shared_dir: Path | None, checkpoint_minutes: float,
+def worker(queue_url: str, jobs: str, concurrency: int, gpus: int, shared_dir: Path | None, checkpoint_minutes: float,
            checkpoint_steps: int, burst: bool, monitor_seconds: int, maintenance_seconds: int) -> None:
-    """Run training jobs from the web app's queue, on this machine or another one."""
+    """Run the web app's jobs from its queue (writing posts, preparing data, training), on this machine or
+    another one."""
     from ..app.rq_queue import connect, redacted
-    from ..app.rq_worker import gpu_slots, worker_env
+    from ..app.rq_worker import gpu_slots, job_kinds, worker_env
     from ..errors import UsageError
 
+    try:
+        kinds = job_kinds(jobs)
+    except ValueError as e:
+        raise UsageError(f"--jobs {jobs}: {e}") from None
     connect(queue_url)  # a wrong URL or a Redis away: one line now, not one per worker process
     if shared_dir is not None and not shared_dir.expanduser().is_dir():
         raise UsageError(f"--shared-dir {shared_dir}: no such folder; mount the server's "
@@ -50,10 +60,11 @@ def worker(queue_url: str, concurrency: int, gpus: int, shared_dir: Path | None,
     shared = shared_dir.expanduser().resolve() if shared_dir is not None else None
     # Each in a process group of its own: Ctrl-C reaches them once, from here (RQ reads a second one as
     # "stop now"); they die with this command (rq_worker.main).
-    procs = [subprocess.Popen(cmd, env=worker_env(slot, shared, checkpoint_minutes, checkpoint_steps),
+    procs = [subprocess.Popen(cmd, env=worker_env(slot, shared, checkpoint_minutes, checkpoint_steps, kinds),
                               preexec_fn=os.setpgrp) for slot in slots]
-    click.echo(f"huggingtweets worker: {len(procs)} process(es) on {redacted(queue_url)}"
-               + (f", GPUs {' | '.join(s for s in slots if s)}" if gpus else "") + " (Ctrl-C stops them)", err=True)
+    click.echo(f"huggingtweets worker: {len(procs)} process(es) on {redacted(queue_url)}, "
+               f"{', '.join(kinds)} jobs" + (f", GPUs {' | '.join(s for s in slots if s)}" if gpus else "")
+               + " (Ctrl-C stops them)", err=True)
 
     def forward(signum, frame):  # the first: each worker finishes its job, then stops; a second: now
         for p in procs:
