@@ -68,7 +68,7 @@ def child(args: argparse.Namespace) -> dict:
             stages[record["stage"]] = round(time.perf_counter() - start, 1)
 
     result = ht.update_bot(args.bot, [f"archive:{args.archive}"], tracker="none", config=overrides or None,
-                           on_progress=on_progress)
+                           on_progress=on_progress, eval_posts=None)  # as the retraining: no evaluation
     stages["done"] = round(time.perf_counter() - start, 1)
     return {"changed": result.changed, "reason": result.reason, "new_train": result.new_train,
             "new_valid": result.new_valid, "replay": result.replay, "scores": result.scores,
@@ -121,11 +121,11 @@ def account(args: argparse.Namespace, zip_path: Path, tmp: Path) -> dict:
         print(f"   update {label}: {t_update} s, changed={upd['changed']} {upd.get('reason') or ''} "
               f"stages={upd['stages']}", flush=True)
         updates.append((label, settings, upd, t_update))
-        if upd["changed"]:  # the next variant starts from the same bot
-            _stage(args, home_a, "--rollback", "--bot", str(bot_a))
+        if upd["changed"] and len(updates) < len(args.variants):  # the next variant starts from the same bot
+            _stage(args, home_a, "--rollback", "--bot", str(bot_a))  # (which removes that dataset version)
     again, t_retrain = _stage(args, home_b, "--child", "train", "--archive", str(zip_path), "--bot", str(bot_b))
     print(f"   retraining: {t_retrain} s", flush=True)
-    new_dataset = next((u[2]["dataset"] for u in updates if u[2]["dataset"]), None) or again["dataset"]
+    new_dataset = next((u[2]["dataset"] for u in reversed(updates) if u[2]["dataset"]), None) or again["dataset"]
     scored, _ = _stage(args, home_b, "--score", "--bot", str(bot_b), "--old-dataset", first["dataset"],
                        "--new-dataset", new_dataset)
     rows = []

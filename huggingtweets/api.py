@@ -21,7 +21,7 @@ from .dataset.clean import CleanOptions, clean_posts
 from .bot_folder import TRACKING_FILE
 from .errors import (DatasetError, FolderExistsError, HomeWarning, HuggingTweetsError, NotEnoughDataError,
                      StoreWriteError, UsageError)
-from .sources import SourceOptions, bot_name, check_handle, open_source
+from .sources import SourceOptions, absolute_spec, bot_name, check_handle, open_source
 from .sources.base import Post, Profile, gc_paused
 from .store import Store
 
@@ -227,7 +227,7 @@ def prepare(specs: Iterable[str], out: str | Path | None = None, *,
         check_dataset_output(out, overwrite)
         # The old dataset's preprocess run is not this one's: the train run must not carry it.
         (out / TRACKING_FILE).unlink(missing_ok=True)
-    settings = {"clean": clean.to_dict(), "min_chars": minimum, "sources": specs}
+    settings = {"clean": clean.to_dict(), "min_chars": minimum, "sources": [absolute_spec(s) for s in specs]}
     stats = write_dataset(out, accounts, settings, split)
     if instead_of is not None and _same_content(instead_of, stats.hash):
         # The same posts, split the same way (`run SOURCE --resume`, or prepare run twice): nothing

@@ -40,9 +40,11 @@ from typing import Any, Callable, Sequence
 from . import paths, versions
 from .bot_folder import CONFIG_FILE, BotFolder, TrainingRecord
 from .dataset.folder import DatasetFolder
-from .errors import (AccountUnavailableError, BaseModelChangedError, BaseModelError, ModelFolderError, NoPreviousVersionError,
+from .errors import (AccountUnavailableError, BaseModelChangedError, BaseModelError, HuggingTweetsError,
+                     ModelFolderError, NoPreviousVersionError,
                      OtherAccountError, SourceError, SourceGoneError, SourceNotFoundError, UpdateBusyError,
                      UpdateError, UsageError)
+from .evaluation import TRAIN_POSTS
 from .update_data import UpdateData, diff, write_update_set
 
 DEFAULT_TOLERANCE = 0.01
@@ -273,6 +275,19 @@ def prepare_version(bot: BotFolder, specs: list[str], old: DatasetFolder, versio
             raise SourceGoneError(bot_ref(bot.path), source, str(e).split(";")[0]) from None
 
 
+def _tracker_for(bot: BotFolder, tracker: str | None) -> str | None:
+    """``auto`` follows the bot: a bot trained without tracking (no run in its ``tracking.json``) is
+    updated without it too, unless the environment or ``--tracker wandb`` asks for it."""
+    import os
+
+    from .update_steps import train_run
+
+    asked = tracker or os.environ.get("HUGGINGTWEETS_TRACKER") or "auto"
+    if asked.lower() == "auto" and train_run(bot) is None:
+        return "none"
+    return tracker
+
+
 def _recipe_fits_blocks(recipe: str) -> bool:
     """Whether ``recipe`` leaves the block size to be fitted to the posts (``block_size=0``): the bot's
     record holds the size that was fitted then."""
@@ -311,7 +326,7 @@ def _update_config(rec: TrainingRecord, folder: Path, config: Any):
 def update_bot(folder: str | Path, sources: Sequence[str] | None = None, *, force: bool = False,
                tolerance: float = DEFAULT_TOLERANCE, allow_other_account: bool = False, config: Any = None,
                on_progress: Progress | None = None, publish: str | bool | None = None,
-               tracker: str | None = "auto", eval_posts: int | None = None, n_predictions: int = 10,
+               tracker: str | None = "auto", eval_posts: int | None = TRAIN_POSTS, n_predictions: int = 10,
                source_options=None) -> UpdateResult:
     """Update a bot with its account's new posts (see the module docstring).
 
@@ -324,7 +339,8 @@ def update_bot(folder: str | Path, sources: Sequence[str] | None = None, *, forc
         config: a ``TrainConfig``, or overrides of the bot's recipe by field name (``{"epochs": 2}``).
         publish: a Hub repository (``NAMESPACE/NAME``), or ``True`` for the one the bot was published to;
             the new version is pushed as one commit ``Update to version N (+K posts)``.
-        eval_posts: measure the new version on this many generated posts (``huggingtweets.evaluate``).
+        eval_posts: measure the new version on this many generated posts (``huggingtweets.evaluate``), as
+            ``train`` does (``None``: no evaluation, and the card has none).
     Returns:
         An ``UpdateResult`` (``changed`` False: nothing new, or the new version was refused: ``reason``).
     Raises:
@@ -332,7 +348,11 @@ def update_bot(folder: str | Path, sources: Sequence[str] | None = None, *, forc
         and the errors of preparing, training and publishing.
     """
     from .evaluation import resolve_dataset
+    from .sources import absolute_spec
 
+    if not tolerance >= 0:  # (NaN too)
+        raise UsageError(f"--tolerance {tolerance}: must be 0 or more (0.01 allows the previous validation posts "
+                         f"1% more bits/char); use --force to keep a worse version")
     say = on_progress or (lambda record: None)
     bot = open_bot(folder)
     name = bot_ref(bot.path)
@@ -349,14 +369,14 @@ def update_bot(folder: str | Path, sources: Sequence[str] | None = None, *, forc
         with versions.lock(bot.path):
             _clean_leftovers(bot.path)
             old = DatasetFolder.open(resolve_dataset(bot.path)[0])
-            specs = choose_sources(bot, sources, allow_other_account, source_options)
+            specs = [absolute_spec(s) for s in choose_sources(bot, sources, allow_other_account, source_options)]
             options = _source_options(bot, specs, source_options)
             current = versions.read_history(bot.path).current
             say({"stage": "preparing"})
             new = prepare_version(bot, specs, old, current + 1, options)
             say({"stage": "prepared", "dataset": new})
-            result = _update(bot, rec, old, new, specs, current, force, tolerance, config, say, tracker,
-                             eval_posts, n_predictions)
+            result = _update(bot, rec, old, new, specs, current, force, tolerance, config, say,
+                             _tracker_for(bot, tracker), eval_posts, n_predictions)
     except BlockingIOError:
         raise UpdateBusyError(name) from None
     if result.changed and repo:
@@ -485,10 +505,34 @@ def rollback(folder: str | Path) -> RollbackResult:
                 raise NoPreviousVersionError(bot_ref(bot.path))
             versions.restore(bot.path, kept[-1])
             entry = next((v for v in history.versions if v.get("version") == current), None)
-            versions.record_rollback(bot.path, current, kept[-1], entry)
+            removed = _drop_discarded_dataset(bot.path, entry)
+            versions.record_rollback(bot.path, current, kept[-1], entry, removed)
     except BlockingIOError:
         raise UpdateBusyError(bot_ref(bot.path)) from None
     return RollbackResult(bot.path, kept[-1], current)
+
+
+def _drop_discarded_dataset(folder: Path, entry: dict[str, Any] | None) -> str | None:
+    """Remove the dataset version that the discarded version was trained on, when ``update`` made it
+    (``NAME-vN``, its hash the one recorded) and no version still kept uses it: else the same update run
+    again after the rollback would write a second, identical copy beside it. Returns its path, or None."""
+    ds = (entry or {}).get("dataset") or {}
+    path = Path(str(ds.get("path") or ""))
+    if not ds.get("path") or not re.search(r"-v\d+(-\d+)?$", path.name) or not path.is_dir():
+        return None
+    kept = {str((v.get("dataset") or {}).get("path")) for v in versions.read_history(folder).versions}
+    rec = BotFolder(folder).training  # the restored version's own (a bot never updated has no history)
+    kept.add(str(rec.dataset.path) if rec else "")
+    for n, snap in versions.snapshots(folder).items():
+        kept |= {str((v.get("dataset") or {}).get("path")) for v in versions.read_history(snap).versions}
+    try:
+        same = DatasetFolder.open(path).hash == ds.get("hash")
+    except HuggingTweetsError:
+        return None
+    if str(path) in kept or not same:
+        return None
+    shutil.rmtree(path, ignore_errors=True)
+    return str(path)
 
 
 def live_bots() -> list[tuple[Path, list[str]]]:

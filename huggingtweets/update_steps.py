@@ -5,6 +5,7 @@ card."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import time
@@ -56,12 +57,20 @@ def complete_folder(staged: Path, bot: BotFolder, new: DatasetFolder, rec: Train
     shutil.copyfile(new.path / STATS_FILE, staged / STATS_FILE)
     record = read_json(staged / CONFIG_FILE)
     record = record if isinstance(record, dict) else {}
-    if isinstance(record.get("config"), dict) and isinstance(record["config"].get("model"), dict):
+    ran = record.get("config")
+    if rec.config:
+        # The bot's settings stay its recipe's: what ``info`` and the card show, and what the next update
+        # starts from (halving the rate of the last update's config would halve it again at every update);
+        # the update's own (rate halved, more blocks fixed, the bot's folder as base) are kept beside them.
+        record["config"] = copy.deepcopy(rec.config)
+    elif isinstance(ran, dict) and isinstance(ran.get("model"), dict):
+        record["config"] = copy.deepcopy(ran)
         record["config"]["model"]["base_model"] = rec.setting("model", "base_model")
     record["base_model"] = rec.base_model
     train_rows, valid_rows = new.rows("train"), new.rows("valid")
-    record["update"] = {"version": version, "parent_version": version - 1,
-                        "parent_dataset_hash": rec.dataset.hash, "update_set": record.get("dataset"),
+    update_set = {k: v for k, v in (record.get("dataset") or {}).items() if k != "path"}  # (.update/ is removed)
+    record["update"] = {"version": version, "parent_version": version - 1, "config": ran,
+                        "parent_dataset_hash": rec.dataset.hash, "update_set": update_set,
                         "new_train_rows": len(data.new_train), "replay_posts": len(data.replay)}
     record["dataset"] = {"bot": new.stats.bot, "hash": new.hash, "path": str(new.path.resolve()),
                          "train_posts": len(train_rows), "valid_posts": len(valid_rows)}

@@ -134,12 +134,15 @@ def read_rollbacks(folder: Path) -> list[dict[str, Any]]:
     return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
 
-def record_rollback(folder: Path, discarded: int, restored: int, entry: dict[str, Any] | None) -> None:
-    """Add a rollback from version ``discarded`` (its history ``entry``) to ``restored`` to the log."""
+def record_rollback(folder: Path, discarded: int, restored: int, entry: dict[str, Any] | None,
+                    dataset_removed: str | None = None) -> None:
+    """Add a rollback from version ``discarded`` (its history ``entry``) to ``restored`` to the log, with
+    the dataset version removed with it (``update.rollback``), if any."""
     root = Path(folder) / VERSIONS_DIR
     root.mkdir(exist_ok=True)
     log = read_rollbacks(folder) + [{"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                     "discarded": discarded, "restored": restored, "entry": entry}]
+                                     "discarded": discarded, "restored": restored, "entry": entry,
+                                     "dataset_removed": dataset_removed}]
     write_json_atomic(root / ROLLBACKS_FILE, log)
 
 

@@ -24,16 +24,16 @@ from archive_fixtures import tweet, write_zip, x_files
 from cli_runner import run
 from tiny_model import make_posts, tiny_model
 
-from huggingtweets import update_steps, versions
+from huggingtweets import paths, update_steps, versions
 from huggingtweets.bot_folder import BotFolder, publishable_files
 from huggingtweets.dataset.folder import DatasetFolder
 from huggingtweets.errors import (BaseModelChangedError, ModelFolderError, NoPreviousVersionError,
                                   OtherAccountError, SourceGoneError)
-from huggingtweets.update import choose_sources, update_bot
+from huggingtweets.update import UPDATE_LR_SCALE, choose_sources, update_bot
 from huggingtweets.update_data import REPLAY_MIN
 
 POSTS = make_posts(400, seed=5)
-QUIET = {"tracker": "none", "n_predictions": 2}
+QUIET = {"tracker": "none", "n_predictions": 2, "eval_posts": None}
 
 
 def archive(path: Path, n: int, *, handle: str = "marsh_warbler", account_id: str = "4455667788") -> Path:
@@ -150,37 +150,49 @@ def test_an_update_with_nothing_new_changes_nothing(bot, tmp_path, capsys):
     assert tree_hashes(folder) == before
 
 
-def test_a_worse_update_is_refused_and_force_keeps_it(bot, tmp_path):
-    folder, _ = bot
-    second = f"archive:{archive(tmp_path / 'second.zip', 260)}"
+def test_a_worse_update_is_refused_and_force_keeps_it(tmp_path):
+    folder, _ = train_bot(tmp_path, max_steps=60, learning_rate=3e-3)  # a bot that has learnt something
     before = tree_hashes(folder)
-    # A negative tolerance asks the old validation posts to get better by half: no update can.
-    result = update_bot(folder, [second], tolerance=-0.5, **QUIET)
-    assert not result.changed and result.new_train and "--force" in result.reason
-    assert "previous version was kept" in result.reason
+    second = f"archive:{archive(tmp_path / 'second.zip', 260)}"
+    worse = {"learning_rate": 5.0, "max_grad_norm": 0, "max_steps": 30}
+    result = update_bot(folder, [second], config=worse, **QUIET)
+    assert not result.changed and result.new_train and result.rise > 0.01
+    assert "--force" in result.reason and "previous version was kept" in result.reason
     assert tree_hashes(folder) == before
     assert not Path(f"{BotFolder(folder).training.dataset.path}-v2").exists()
-    forced = update_bot(folder, [second], tolerance=-0.5, force=True, **QUIET)
+    forced = update_bot(folder, [second], config=worse, force=True, **QUIET)
     assert forced.changed and forced.forced
     assert json.loads((folder / "history.json").read_text())["versions"][-1]["forced"] is True
 
 
-def test_a_huge_learning_rate_is_refused(tmp_path):
-    folder, _ = train_bot(tmp_path, max_steps=60, learning_rate=3e-3)  # a bot that has learnt something
+def test_a_negative_tolerance_is_refused_before_anything_runs(bot, tmp_path, capsys):
+    folder, _ = bot
     before = tree_hashes(folder)
-    result = update_bot(folder, [f"archive:{archive(tmp_path / 'second.zip', 260)}"],
-                        config={"learning_rate": 5.0, "max_grad_norm": 0, "max_steps": 30}, **QUIET)
-    assert not result.changed and result.rise > 0.01
+    code, _, err = run(capsys, "update", folder, f"archive:{archive(tmp_path / 'second.zip', 260)}",
+                       "--tolerance", "-0.5")
+    assert code == 2 and err.count("\n") == 1 and "must be 0 or more" in err and "--force" in err
     assert tree_hashes(folder) == before
+    assert not Path(f"{BotFolder(folder).training.dataset.path}-v2").exists()
 
 
 def test_rollback_restores_the_previous_version_byte_for_byte(bot, tmp_path, capsys):
     folder, _ = bot
     before = tree_hashes(folder)
+    recipe = json.loads((folder / "training_config.json").read_text())["config"]
     first = update_bot(folder, [f"archive:{archive(tmp_path / 'second.zip', 220)}"], force=True, **QUIET)
     after_first = tree_hashes(folder)
-    second = update_bot(folder, [f"archive:{archive(tmp_path / 'third.zip', 300)}"], force=True, **QUIET)
+    third = f"archive:{archive(tmp_path / 'third.zip', 300)}"
+    second = update_bot(folder, [third], force=True, **QUIET)
     assert first.version == 2 and second.version == 3
+    # The bot's settings stay its recipe's; each update's own are beside them, its rate halved once
+    # (not again at every update).
+    record = json.loads((folder / "training_config.json").read_text())
+    assert record["config"] == recipe
+    assert record["update"]["config"]["optim"]["learning_rate"] == pytest.approx(
+        recipe["optim"]["learning_rate"] * UPDATE_LR_SCALE)
+    assert "path" not in record["update"]["update_set"]  # the update's working set is removed
+    dataset_v3 = Path(record["dataset"]["path"])
+    assert dataset_v3.name.endswith("-v3") and dataset_v3.is_dir()
     assert sorted(versions.snapshots(folder)) == [1, 2]
     code, out, _ = run(capsys, "update", folder, "--rollback")
     assert code == 0 and "back to version 2" in out
@@ -192,6 +204,10 @@ def test_rollback_restores_the_previous_version_byte_for_byte(bot, tmp_path, cap
     assert [p.name for p in (folder / "versions").iterdir()] == ["rollbacks.json"]
     log = versions.read_rollbacks(folder)
     assert [(r["discarded"], r["restored"]) for r in log] == [(3, 2), (2, 1)]
+    # The discarded versions' own dataset versions went with them (the first dataset stays).
+    assert log[0]["dataset_removed"] == str(dataset_v3) and not dataset_v3.exists()
+    assert log[1]["dataset_removed"].endswith("-v2") and not Path(log[1]["dataset_removed"]).exists()
+    assert Path(BotFolder(folder).training.dataset.path).is_dir()
     assert log[0]["entry"]["version"] == 3 and log[1]["entry"]["new_posts"]["train"] == first.new_train
     code, out, _ = run(capsys, "info", folder)
     assert code == 0 and "v3 discarded, v2 put back" in out and "v2 discarded, v1 put back" in out
@@ -200,6 +216,8 @@ def test_rollback_restores_the_previous_version_byte_for_byte(bot, tmp_path, cap
     assert code == 2 and err.count("\n") == 1 and "no previous version" in err
     with pytest.raises(NoPreviousVersionError):
         ht.rollback(folder)
+    again = update_bot(folder, [third], force=True, **QUIET)  # the same update once more: no second copy
+    assert again.dataset.name.endswith("-v2") and not Path(f"{again.dataset}-2").exists()
 
 
 def _slow_recipe(folder: Path, epochs: int) -> bytes:
@@ -392,8 +410,6 @@ def test_an_update_is_tracked_as_a_run_continued_from_the_first(tmp_path):
     ``train-dataset`` artifact, and its train run's config names the run it continues."""
     from test_tracking import run_contents
 
-    from huggingtweets import paths
-
     first = archive(tmp_path / "first.zip", 150)
     cfg = ht.resolve_config("quick", {"base_model": str(tiny_model()), "max_steps": 4, "batch_size": 8,
                                       "checkpoint_minutes": 0})
@@ -479,3 +495,40 @@ def test_a_network_error_mid_fetch_is_not_a_gone_source_and_the_next_update_cont
     code, out, err = run(capsys, "update", str(folder), "--tracker", "none", "--force")
     assert code == 1 and "its source mem:jane is gone" in err and "suspended" in err, err
     mem.ACCOUNTS.clear(), mem.SUSPENDED.clear()
+
+
+def test_an_untracked_bot_is_updated_untracked_unless_asked(bot, tmp_path, monkeypatch):
+    """``--tracker auto`` (the default) follows the bot: one trained with ``--tracker none`` leaves no W&B
+    run behind its update (nor a refused one)."""
+    folder, _ = bot
+    monkeypatch.delenv("HUGGINGTWEETS_TRACKER", raising=False)
+    result = update_bot(folder, [f"archive:{archive(tmp_path / 'second.zip', 260)}"], force=True,
+                        tracker="auto", n_predictions=2, eval_posts=None)
+    assert result.changed
+    assert not list((paths.home() / "wandb").glob("offline-run-*"))
+    assert not (BotFolder(folder).tracking.data.get("runs") or {}).get("train")
+
+
+def test_a_relative_archive_path_is_found_again_from_another_folder(tmp_path, monkeypatch, capsys):
+    """Sources are recorded with absolute paths: `update` with the recorded source works from anywhere."""
+    work = tmp_path / "work"
+    work.mkdir()
+    archive(work / "first.zip", 150)
+    monkeypatch.chdir(work)
+    cfg = ht.resolve_config("quick", {"base_model": str(tiny_model()), "max_steps": 4, "batch_size": 8,
+                                      "checkpoint_minutes": 0})
+    folder = ht.make_bot(["archive:first.zip"], tmp_path / "bot", cfg, min_chars=0, tracker="none",
+                         n_predictions=2, eval_posts=None).output
+    assert BotFolder(folder).stats.settings["sources"] == [f"archive:{work / 'first.zip'}"]
+    monkeypatch.chdir(tmp_path)
+    archive(work / "first.zip", 230)  # the same file, with newer posts
+    code, out, err = run(capsys, "update", folder, "--tracker", "none", "--eval-posts", "0", "--force")
+    assert code == 0 and "Updated:" in out, err
+    code, out, _ = run(capsys, "info", folder)
+    # The history says what each figure is over: a version's own validation posts include the new ones.
+    assert code == 0 and "validation posts (previous " in out and " -> " in out
+
+
+def test_update_all_json_is_one_document(tmp_path, capsys):
+    code, out, err = run(capsys, "update", "--all", "--json")
+    assert code == 0 and json.loads(out) == {"bots": [], "failed": 0}

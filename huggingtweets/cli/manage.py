@@ -122,15 +122,25 @@ def info(bot: str, as_json: bool) -> None:
 
 
 def _version_line(v: dict) -> str:
-    """``v2  2025-01-02  +120 posts (200 replayed), 3.4100 bits/char``: one version of ``history.json``."""
+    """``v2  2025-01-02  +120 posts (100 replayed), 1.8020 bits/char on its 108 validation posts
+    (previous 86: 1.7584 -> 1.7441; new 22: 2.5444 -> 2.2617)``: one version of ``history.json``. A
+    version's own figure is over all of its validation posts, the new ones too, so it is not comparable
+    with its parent's; the figures before and after on the same posts are."""
     date = str(v.get("date") or "")[:10]
     new = v.get("new_posts") if isinstance(v.get("new_posts"), dict) else None
     what = (f"+{sum(int(n or 0) for n in new.values())} posts ({v.get('replay_posts', 0)} replayed)"
             if new else "as trained")
-    bpc = (v.get("metrics") or {}).get("eval_bits_per_char")
+    metrics = v.get("metrics") or {}
+    bpc = metrics.get("eval_bits_per_char")
     forced = ", kept with --force" if v.get("forced") else ""
-    bits = f", {bpc:.4f} bits/char" if isinstance(bpc, float) else ""
-    return f"v{v.get('version')}  {date}  {what}{bits}{forced}"
+    n = (metrics.get("all_valid") or {}).get("posts")
+    bits = f", {bpc:.4f} bits/char" + (f" on its {n} validation posts" if n else "") if isinstance(bpc, float) else ""
+    pairs = []
+    for key, label in (("old_valid", "previous"), ("new_valid", "new")):
+        s = metrics.get(key) or {}
+        if isinstance(s.get("before"), float) and isinstance(s.get("after"), float):
+            pairs.append(f"{label} {s.get('posts')}: {s['before']:.4f} -> {s['after']:.4f}")
+    return f"v{v.get('version')}  {date}  {what}{bits}{forced}" + (f" ({'; '.join(pairs)})" if pairs else "")
 
 
 def _confirm(question: str, yes: bool) -> bool:

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from ..evaluation import TRAIN_POSTS
+
 
 def _progress(as_json: bool):
     """Progress as lines on stderr: each stage, and training's steps (the first, every tenth of the run,
@@ -49,12 +51,16 @@ def _result_dict(result) -> dict[str, Any]:
             "published": result.published}
 
 
-def _one(bot: str, sources: tuple[str, ...], kw: dict[str, Any], as_json: bool) -> int:
-    """Update one bot; print its outcome. Returns the exit code: 0 updated or nothing new, 1 refused."""
+def _one(bot: str, sources: tuple[str, ...], kw: dict[str, Any], as_json: bool,
+         results: list[dict[str, Any]] | None = None) -> int:
+    """Update one bot; print its outcome (with ``results``, add it there instead, as JSON for ``--all``).
+    Returns the exit code: 0 updated or nothing new, 1 refused."""
     from ..update import update_bot
 
     result = update_bot(bot, list(sources) or None, on_progress=_progress(as_json), **kw)
-    if as_json:
+    if results is not None:
+        results.append(_result_dict(result))
+    elif as_json:
         click.echo(json.dumps(_result_dict(result), indent=2))
     elif result.changed:
         click.echo(f"Updated: {result.summary()}")
@@ -71,20 +77,24 @@ def _all(kw: dict[str, Any], as_json: bool) -> int:
     from ..update import live_bots
 
     bots = live_bots()
+    results: list[dict[str, Any]] | None = [] if as_json else None
     if not bots:
         click.echo("No bot with only live sources (x:, mastodon:, bsky:) to update.", err=True)
-        return 0
     failed = 0
     for path, _specs in bots:
         click.echo(f"== {path.name}", err=True)
         try:
-            failed += _one(str(path), (), kw, as_json)
+            failed += _one(str(path), (), kw, as_json, results)
         except HuggingTweetsError as e:
             named = str(e).startswith(path.name)  # most messages start with the bot's name
             click.echo(f"Error: {'' if named else path.name + ': '}{e}", err=True)
+            if results is not None:
+                results.append({"bot": path.name, "folder": str(path), "changed": False, "error": str(e)})
             failed += 1
     if failed:
         click.echo(f"{failed} of {len(bots)} bots not updated.", err=True)
+    if results is not None:  # one JSON document: every bot's outcome, a failure with its "error"
+        click.echo(json.dumps({"bots": results, "failed": failed}, indent=2))
     return 1 if failed else 0
 
 
@@ -106,15 +116,21 @@ def _all(kw: dict[str, Any], as_json: bool) -> int:
                                                       "(x:, mastodon:, bsky:).")
 @click.option("--tracker", type=click.Choice(["auto", "wandb", "none"]), default="auto", show_default=True,
               help="Track the update's training run with Weights & Biases.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--eval-posts", type=click.IntRange(0, 1000), default=TRAIN_POSTS, show_default=True,
+              help="Measure the new version on this many generated posts, as `train` does (0: no evaluation).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON (with --all: one document, "
+                                                      "{\"bots\": [...], \"failed\": N}).")
 def update(bot: str | None, sources: tuple[str, ...], force: bool, tolerance: float | None, do_rollback: bool,
-           allow_other_account: bool, publish: str | None, all_bots: bool, tracker: str, as_json: bool) -> None:
+           allow_other_account: bool, publish: str | None, all_bots: bool, tracker: str, eval_posts: int,
+           as_json: bool) -> None:
     """Update a bot with its account's new posts, keeping the new version only if it is not worse.
 
+    BOT is a bot's name or folder; SOURCE replaces the recorded source of the same account, e.g. a
+    newer archive; without one, the bot's recorded sources are read again (live ones fetch only what
+    is new).
+
     \b
-    BOT is a bot's name or folder; SOURCE replaces the recorded source of the same account (a newer
-    archive: `huggingtweets update jane archive:twitter-2025.zip`); without one, the bot's recorded
-    sources are read again (live ones fetch only what is new).
+    huggingtweets update jane archive:twitter-2025.zip
 
     Training continues from the bot's weights on the new posts plus as many older ones (at least 100),
     with the bot's own recipe at half its learning rate and the lowest two-thirds of the blocks fixed;
@@ -141,7 +157,7 @@ def update(bot: str | None, sources: tuple[str, ...], force: bool, tolerance: fl
                    f"discarded)")
         return
     kw = {"force": force, "tolerance": DEFAULT_TOLERANCE if tolerance is None else tolerance,
-          "allow_other_account": allow_other_account, "tracker": tracker,
+          "allow_other_account": allow_other_account, "tracker": tracker, "eval_posts": eval_posts or None,
           "publish": (publish or True) if publish is not None else None}
     code = _all(kw, as_json) if all_bots else _one(bot, sources, kw, as_json)
     if code:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from ..errors import BarePathError, UnknownSchemeError
 from ._suggest import guess, suggest_spec
@@ -63,6 +64,23 @@ def bare_path_error(value: str, expected: str) -> BarePathError | None:
                          schemes())
 
 
+LOCAL_SCHEMES = ("archive", "file")
+"""Sources that are paths on this machine."""
+
+
+def absolute_spec(spec: str) -> str:
+    """``spec`` as it is recorded in a dataset: a local path made absolute (``archive:x.zip`` ->
+    ``archive:/home/me/x.zip``), so that ``huggingtweets update`` opens it again from any working folder;
+    any other source as given."""
+    try:
+        scheme, value = split_spec(spec)
+    except (BarePathError, UnknownSchemeError):
+        return spec
+    if scheme not in LOCAL_SCHEMES or value == spec:
+        return spec
+    return f"{scheme}:{os.path.abspath(os.path.expanduser(value))}"
+
+
 def open_source(spec: str, options: SourceOptions | None = None) -> Source:
     """Build the source for ``spec`` (``"archive:x.zip"``, ``"file:posts.csv"``, ...)."""
     scheme, value = split_spec(spec)
@@ -72,6 +90,7 @@ def open_source(spec: str, options: SourceOptions | None = None) -> Source:
 
 
 __all__ = [
-    "KINDS", "Page", "Post", "Profile", "Source", "SourceOptions", "REGISTRY", "bare_path_error", "bot_name",
+    "KINDS", "LOCAL_SCHEMES", "Page", "Post", "Profile", "Source", "SourceOptions", "REGISTRY", "absolute_spec",
+    "bare_path_error", "bot_name",
     "check_handle", "open_source", "schemes", "split_spec", "suggest_spec",
 ]
