@@ -48,12 +48,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    """A redis-server of its own: 127.0.0.1, a free port, no persistence, in a temporary folder."""
+def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    """A redis-server of its own: 127.0.0.1, a free port, no persistence, in ``folder``; (process, URL)."""
     import redis
 
-    folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(folder), "--protected-mode", "yes"],
@@ -65,12 +63,17 @@ def redis_url(tmp_path_factory):
     while True:
         try:
             conn.ping()
-            break
+            return proc, url
         except redis.ConnectionError:
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
                 pytest.fail(f"redis-server did not start: {(folder / 'redis.log').read_text()[-2000:]}")
             time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
     yield url
     proc.terminate()
     proc.wait(10)
@@ -627,3 +630,63 @@ def test_cancel_stops_a_running_job_with_a_checkpoint_and_resume_goes_on_from_it
         c.post("/api/cancel")
         wait_for(lambda: training(c), lambda t: t["status"] == "cancelled", timeout=60)
         c.__exit__(None, None, None)
+
+
+def test_a_worker_given_another_folder_than_the_apps_stops_with_one_line(queue_url, tmp_path, tiny_base):
+    """A worker whose --shared-dir is not the app's (a mount missing) refuses to start, instead of telling
+    visitors that their uploads are gone."""
+    app = queue_app(queue_url, tiny_base)
+    with TestClient(app):
+        empty = tmp_path / "not-mounted"
+        empty.mkdir()
+        cmd = [sys.executable, "-m", "huggingtweets", "worker", "--queue", queue_url, "--burst"]
+        wrong = subprocess.run(cmd + ["--shared-dir", str(empty)], capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1, wrong.stderr
+        assert "is not the shared folder of the app on this queue" in wrong.stderr
+        assert "Traceback" not in wrong.stderr and not list(empty.iterdir())
+        right = subprocess.run(cmd + ["--shared-dir", str(paths.home() / "app")], capture_output=True, text=True,
+                               timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert right.returncode == 0, right.stderr
+
+
+@pytest.mark.slow
+def test_redis_away_keeps_the_visitors_model_and_answers_in_one_line(tmp_path, tiny_base, caplog):
+    """Redis stops after a model is trained: Train answers 503 in one line and the model stays (it used to
+    be removed before the queue refused the run), writing posts answers the same, and the server logs
+    one line per request, no traceback."""
+    import logging
+
+    folder = tmp_path / "redis-own"
+    folder.mkdir()
+    proc, url = start_redis(folder)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    workers = Workers(url, logs)
+    try:
+        app = queue_app(url, tiny_base)
+        workers.start()
+        with TestClient(app):
+            c = prepared(app, tmp_path, "marsh_warbler")
+            assert c.post("/api/train", json={"max_steps": 3}).status_code == 202
+            assert finished(c)["status"] == "done", workers.log()
+            model = app.state.ht.sessions.get(c.cookies[COOKIE]).bots / "marsh_warbler" / "model.safetensors"
+            assert model.is_file()
+            workers.stop()
+            proc.terminate()
+            proc.wait(10)
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="huggingtweets.app"):
+                r = c.post("/api/train", json={"max_steps": 3})
+                assert r.status_code == 503 and "cannot be reached" in r.json()["error"], r.text
+                assert "redis://" not in r.json()["error"] and "127.0.0.1" not in r.json()["error"]
+                assert model.is_file()  # the visitor's model is as it was
+                assert training(c)["status"] == "done"
+                r = c.post("/api/generate", json={"prompt": "My dream is"})
+                assert r.status_code == 503 and "cannot be reached" in r.json()["error"], r.text
+            assert not [rec for rec in caplog.records if rec.exc_info], "no traceback in the server's log"
+            c.__exit__(None, None, None)
+    finally:
+        workers.stop()
+        if proc.poll() is None:
+            proc.kill()

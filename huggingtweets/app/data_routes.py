@@ -23,7 +23,7 @@ from . import jobs as jobs_mod
 from .sessions import Session
 from .steps import prepare_dataset
 from .views import MAX_SOURCES, NETWORKS, prepare_view, state_response
-from .web import AppState, BadRequest, Settings, unexpected
+from .web import QUEUE_AWAY, AppState, BadRequest, Settings, queue_unreachable, unexpected
 from .web_errors import web_message
 
 log = logging.getLogger("huggingtweets.app")
@@ -93,9 +93,13 @@ def run_prepare(session: Session, specs: list[str], handle: str | None,
         session.clear_folder(out)
         session.update(prepare={"status": "error", "error": web_message(e, session)})
     except Exception as e:  # noqa: BLE001
-        log.exception("preparing a dataset failed")
         session.clear_folder(out)
-        session.update(prepare={"status": "error", "error": unexpected(e)})
+        if queue_unreachable(e):
+            log.warning("preparing a dataset: the queue cannot be reached (%s)", e)
+            session.update(prepare={"status": "error", "error": QUEUE_AWAY})
+        else:
+            log.exception("preparing a dataset failed")
+            session.update(prepare={"status": "error", "error": unexpected(e)})
     finally:
         with session.lock:
             session.live.pop("progress", None)

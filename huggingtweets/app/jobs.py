@@ -77,6 +77,11 @@ class TrainingQueue:
         self._closed = False
         self._thread: threading.Thread | None = None
 
+    def check(self, job: TrainingJob) -> None:
+        """Raise if ``job`` could not be submitted now (called before anything is changed for it)."""
+        if self._closed:
+            raise RuntimeError("the training queue is closed")
+
     def submit(self, job: TrainingJob) -> TrainingJob:
         job.folder.mkdir(parents=True, exist_ok=True)
         (job.folder / "job.json").write_bytes(orjson.dumps(job.spec, option=orjson.OPT_INDENT_2))

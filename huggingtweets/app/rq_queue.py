@@ -66,6 +66,46 @@ def shared_root() -> Path:
     return paths.home() / "app"
 
 
+SHARED_MARK = ".huggingtweets-queue"
+"""A file in the shared folder holding a random token that the server also puts in Redis
+(``SHARED_MARK_KEY``): a worker checks it at start, so that one given the wrong ``--shared-dir`` (a mount
+missing, another folder) stops with one line instead of telling visitors that their files are gone."""
+SHARED_MARK_KEY = "huggingtweets:shared-mark"
+
+
+def mark_shared(conn, root: Path) -> str:
+    """Put the shared folder's token (made once, kept in ``root/SHARED_MARK``) in Redis; return it."""
+    import secrets
+
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / SHARED_MARK
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        token = ""
+    if not token:
+        token = secrets.token_hex(16)
+        path.write_text(token + "\n", encoding="utf-8")
+    conn.set(SHARED_MARK_KEY, token)
+    return token
+
+
+def check_shared(conn, root: Path) -> None:
+    """Raise ``QueueError`` if ``root`` is not the shared folder of the app whose queue ``conn`` is (its
+    token differs from the one the server put in Redis). Nothing to compare before a server has started."""
+    expected = conn.get(SHARED_MARK_KEY)
+    if not expected:
+        return
+    try:
+        found = (root / SHARED_MARK).read_text(encoding="utf-8").strip()
+    except OSError:
+        found = ""
+    if found != expected.decode():
+        why = "it is not there" if not found else "it is another app's"
+        raise QueueError(f"{root} is not the shared folder of the app on this queue ({SHARED_MARK}: {why}): "
+                         f"mount the server's $HUGGINGTWEETS_HOME/app there and pass it as --shared-dir")
+
+
 def redacted(url: str) -> str:
     """``url`` without its password, for messages."""
     return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
@@ -125,7 +165,9 @@ class RQTrainingQueue:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        mark_shared(self.conn, self.root)
         self._swept = 0.0
+        self._away = False  # Redis could not be read at the last turn
         self._start_following()
 
     @property
@@ -137,6 +179,12 @@ class RQTrainingQueue:
         return f"train-{job.id}"
 
     # -- the interface the routes use -------------------------------------------------------------------
+
+    def check(self, job: TrainingJob) -> None:
+        """Raise ``QueueFullError`` if the visitor or the queue has no room for ``job``, or the Redis
+        client's ``ConnectionError`` if Redis cannot be reached (the page says to try again): called before
+        anything is changed for the job."""
+        self._check_room(session_key(job, self.root))
 
     def submit(self, job: TrainingJob) -> TrainingJob:
         """Enqueue ``job`` (its files stay in the shared folder).
@@ -251,8 +299,12 @@ class RQTrainingQueue:
                     self._swept = time.monotonic()
                     self.sweep()
                 self.refresh()
-            except Exception:  # noqa: BLE001 - Redis away for a while: try again at the next turn
-                log.exception("reading the jobs' progress from Redis failed")
+                self._away = False
+            except Exception as e:  # noqa: BLE001 - Redis away for a while: try again at the next turn
+                if not self._away:  # one line per outage, not one every half second
+                    log.warning("reading the jobs' progress from Redis failed (%s: %s); trying again",
+                                type(e).__name__, e)
+                self._away = True
 
     def sweep(self) -> None:
         """Put back in their queue (or fail, after their last try) the jobs of every kind whose worker

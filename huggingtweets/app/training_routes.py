@@ -53,17 +53,28 @@ async def api_train(request: Request, session: Session) -> Response:
         resume = bool(data.get("resume"))
         config = _config(app, session, data, resume)
         output = session.inside(session.bots / dataset["bot"])
-        if not resume:
-            app.generators.forget(output)
-            session.clear_folder(output)
         job_id = secrets.token_hex(6)
         spec = {"dataset": str(session.datasets / dataset["folder"]), "output": str(output), "config": config,
                 "resume": resume, "tracker": app.settings.tracker}
         job = TrainingJob(job_id, session.jobs / job_id, spec, _training_finished(app, session, output))
+        # The queue must take the run before the previous model is removed: a queue that is full or cannot
+        # be reached leaves the visitor's model as it was.
+        app.queue.check(job)
+        if not resume:
+            app.generators.forget(output)
+            session.clear_folder(output)
         session.live["job"] = job
         session.data.update(training={"status": "queued", "id": job_id}, training_spec=spec)
         session.save()
-    app.queue.submit(job)
+    try:
+        app.queue.submit(job)
+    except BaseException as e:
+        with session.lock:  # no run left "queued" that no queue holds
+            session.live.pop("job", None)
+            session.data.update(training={"status": jobs_mod.FAILED, "id": job_id,
+                                          "message": "the run could not be queued: " + str(e)[:200]})
+            session.save()
+        raise
     return state_response(app, session, 202)
 
 

@@ -121,6 +121,16 @@ def error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=SECURITY_HEADERS)
 
 
+QUEUE_AWAY = "the app's job queue cannot be reached right now; nothing was changed: try again in a minute"
+
+
+def queue_unreachable(e: BaseException) -> bool:
+    """Whether ``e`` is the Redis client's failure to reach its server (connection refused, lost, timed
+    out), told by its module so that the embedded mode never imports redis."""
+    return type(e).__module__.startswith("redis") and type(e).__name__ in ("ConnectionError", "TimeoutError",
+                                                                            "BusyLoadingError")
+
+
 def unexpected(e: BaseException) -> str:
     return f"unexpected error ({type(e).__name__}); the server's log has the details"
 
@@ -180,8 +190,12 @@ def with_session(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except HuggingTweetsError as e:
             response = error(web_message(e, session))
         except Exception as e:  # noqa: BLE001 - the page gets one line, the log the traceback
-            log.exception("%s %s failed", request.method, request.url.path)
-            response = error(unexpected(e), 500)
+            if queue_unreachable(e):  # Redis away (--queue): a passing state, not a bug
+                log.warning("%s %s: the queue cannot be reached (%s)", request.method, request.url.path, e)
+                response = error(QUEUE_AWAY, 503)
+            else:
+                log.exception("%s %s failed", request.method, request.url.path)
+                response = error(unexpected(e), 500)
         if new and not session.deleted:
             set_cookie(request, response, session)
         return response

@@ -66,8 +66,9 @@ def app(host: str, port: int, base_model: str | None, max_upload_mb: int, max_lo
         connect(settings.queue_url)  # rq missing or Redis away: one line, before the port is taken
     sock = listen(host, port)  # a port in use is one line of error, before anything is said or loaded
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"huggingtweets app on http://{shown}:{port}/ (Ctrl-C stops it; a training run keeps a "
-               f"checkpoint)", err=True)
+    after = ("the workers' jobs go on, and a restarted app finds them" if settings.queue_url
+             else "a training run keeps a checkpoint")
+    click.echo(f"huggingtweets app on http://{shown}:{port}/ (Ctrl-C stops it; {after})", err=True)
     serve(host, port, settings, sock=sock)
 
 

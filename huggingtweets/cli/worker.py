@@ -42,18 +42,19 @@ def worker(queue_url: str, jobs: str, concurrency: int, gpus: int, shared_dir: P
            checkpoint_steps: int, burst: bool, monitor_seconds: int, maintenance_seconds: int) -> None:
     """Run the web app's jobs from its queue (writing posts, preparing data, training), on this machine or
     another one."""
-    from ..app.rq_queue import connect, redacted
-    from ..app.rq_worker import gpu_slots, job_kinds, worker_env
+    from ..app.rq_queue import check_shared, connect, redacted
+    from ..app.rq_worker import gpu_slots, job_kinds, worker_env, worker_root
     from ..errors import UsageError
 
     try:
         kinds = job_kinds(jobs)
     except ValueError as e:
         raise UsageError(f"--jobs {jobs}: {e}") from None
-    connect(queue_url)  # a wrong URL or a Redis away: one line now, not one per worker process
+    conn = connect(queue_url)  # a wrong URL or a Redis away: one line now, not one per worker process
     if shared_dir is not None and not shared_dir.expanduser().is_dir():
         raise UsageError(f"--shared-dir {shared_dir}: no such folder; mount the server's "
                          f"$HUGGINGTWEETS_HOME/app folder there")
+    check_shared(conn, shared_dir.expanduser() if shared_dir is not None else worker_root())
     cmd = [sys.executable, "-m", "huggingtweets.app.rq_worker", queue_url, str(monitor_seconds),
            str(maintenance_seconds)] + (["--burst"] if burst else [])
     slots = gpu_slots(gpus, concurrency)

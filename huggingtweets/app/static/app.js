@@ -173,8 +173,11 @@ async function cancel() {
 
 function trainingLine(t) {
   if (t.status === "queued") {
-    return t.position > 1 ? `Waiting: ${t.position - 1} other training run(s) go first.` :
-      "Waiting for the training run in progress to finish.";
+    // The server's own words first (with a queue: "Waiting for a free worker…", or why a run is tried
+    // again), then the place in the line.
+    const ahead = t.position > 1 ? `${t.position - 1} other training run(s) go first` : "";
+    if (t.message) return ahead ? `${t.message} (${ahead}.)` : t.message;
+    return ahead ? `Waiting: ${ahead}.` : "Waiting for the training run in progress to finish.";
   }
   if (t.status === "running" || t.status === "cancelling") {
     if (!t.step) return t.message || "Training…";
