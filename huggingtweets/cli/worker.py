@@ -30,7 +30,7 @@ import click
                                  "server].")
 @click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Save a checkpoint this often, so that a job whose worker dies resumes from there.")
-@click.option("--checkpoint-steps", type=click.IntRange(0), default=0,
+@click.option("--checkpoint-steps", type=click.IntRange(0), default=0, show_default=True,
               help="Also save a checkpoint every N steps (0: by time only).")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty (for benchmarks and batch runs).")
 @click.option("--monitor-seconds", type=click.IntRange(1), default=10, show_default=True,
