@@ -237,6 +237,14 @@ def test_what_the_page_says_of_each_state_of_a_job():
     assert job.message == "Training failed 3 time(s); the last time: training failed: OSError: disk"
     apply_state(job, "finished", {"tries": 1, "view": {"status": "done", "message": "Trained for 3 steps."}}, None)
     assert job.status == "done" and job.message == "Trained for 3 steps."
+    # The worker's last progress written before the end, and what the job returned: the job is finished.
+    stale = {"tries": 1, "view": {"status": "running", "step": 3, "total": 3, "message": "Writing the card…"}}
+    job = TrainingJob("k", Path("/x"), {})
+    apply_state(job, "finished", stale, None, {"status": "done", "step": 3, "message": "Trained for 3 steps."})
+    assert (job.status, job.message) == ("done", "Trained for 3 steps.")
+    job = TrainingJob("l", Path("/x"), {})
+    apply_state(job, "finished", stale, None)  # no return value to read: RQ's status is final
+    assert job.status == "done"
 
 
 def test_each_visitor_sees_their_place_and_cannot_fill_the_queue(queue_url, workers, tmp_path, tiny_base):

@@ -335,7 +335,8 @@ class RQTrainingQueue:
                 ended.append(rq_id)
                 continue
             status = rq_job.get_status(refresh=False)
-            apply_state(job, status, rq_job.meta or {}, _exc_line(rq_job) if status == "failed" else None)
+            apply_state(job, status, rq_job.meta or {}, _exc_line(rq_job) if status == "failed" else None,
+                        _return_value(rq_job) if status == "finished" else None)
             if job.status in jobs_mod.FINISHED:
                 ended.append(rq_id)
         for rq_id in ended:
@@ -365,9 +366,21 @@ def _exc_line(rq_job) -> str | None:
     return lines[-1] if lines else None
 
 
-def apply_state(job: TrainingJob, status: str, meta: dict[str, Any], exc: str | None) -> None:
-    """Set ``job``'s fields from its RQ status and the ``meta`` its worker wrote."""
-    view = meta.get("view") or {}
+def _return_value(rq_job) -> dict[str, Any] | None:
+    """What a finished job returned (``rq_worker.train_job``: the page's last view of it), or None."""
+    try:
+        value = rq_job.return_value()
+    except Exception:  # noqa: BLE001 - gone, or not readable: the meta's view stands
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def apply_state(job: TrainingJob, status: str, meta: dict[str, Any], exc: str | None,
+                result: dict[str, Any] | None = None) -> None:
+    """Set ``job``'s fields from its RQ status and the ``meta`` its worker wrote; for a finished job, from
+    what it returned (``result``), which is written with its status, where the last ``meta`` may be of a
+    moment before its end."""
+    view = (result if status == "finished" and result else None) or meta.get("view") or {}
     tries = int(meta.get("tries") or 0)
     for key in ("step", "total", "loss", "eval_loss", "eta_s"):
         if key in view:
@@ -385,9 +398,10 @@ def apply_state(job: TrainingJob, status: str, meta: dict[str, Any], exc: str | 
         if job.status == jobs_mod.CANCELLING and now == jobs_mod.RUNNING:
             return  # its worker has not seen the request yet
         job.status, job.message = now, view.get("message") or "Starting on a worker…"
-    elif status == "finished":
-        job.status = view.get("status") or jobs_mod.DONE
-        job.message = view.get("message") or job.message
+    elif status == "finished":  # RQ's word is final: a view still "running" is one written before the end
+        ended = view.get("status") in jobs_mod.FINISHED
+        job.status = view.get("status") if ended else jobs_mod.DONE
+        job.message = (view.get("message") if ended else None) or job.message
     elif status == "failed":
         job.status, job.eta_s = jobs_mod.FAILED, None
         reason = failure(meta) if meta.get("state") else (exc or "unknown error")

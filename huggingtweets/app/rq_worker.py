@@ -140,6 +140,9 @@ class _Publisher:
     def __init__(self, rq_job, job: TrainingJob, run: _WorkerRun):
         self.rq_job, self.job, self.run = rq_job, job, run
         self._stop = threading.Event()
+        # One writer at a time, and none from the thread once it is told to stop: a turn of its loop that
+        # read the view before the end must not overwrite the final one written after ``__exit__``.
+        self._lock = threading.RLock()
         self._thread = threading.Thread(target=self._loop, name="publish", daemon=True)
         self.cancel_key = CANCEL_KEY.format(rq_job.id)
 
@@ -147,8 +150,9 @@ class _Publisher:
         return bool(self.rq_job.connection.exists(self.cancel_key))
 
     def publish(self, **extra: Any) -> None:
-        self.rq_job.meta.update(view=self.job.view(), checkpoint=self.job.checkpoint, **extra)
-        self.rq_job.save_meta()
+        with self._lock:
+            self.rq_job.meta.update(view=self.job.view(), checkpoint=self.job.checkpoint, **extra)
+            self.rq_job.save_meta()
 
     def _loop(self) -> None:
         asked = False
@@ -157,7 +161,10 @@ class _Publisher:
                 if not asked and self.cancelled():
                     asked = True
                     self.run.cancel(self.job)
-                self.publish()
+                with self._lock:
+                    if self._stop.is_set():
+                        return
+                    self.publish()
             except Exception:  # noqa: BLE001 - Redis away for a moment: the next turn tries again
                 pass
 
@@ -166,7 +173,8 @@ class _Publisher:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
+        with self._lock:  # after this, the thread writes nothing more
+            self._stop.set()
         self._thread.join(5)
 
 
