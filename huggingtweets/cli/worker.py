@@ -67,7 +67,14 @@ def worker(queue_url: str, jobs: str, concurrency: int, gpus: int, shared_dir: P
                f"{', '.join(kinds)} jobs" + (f", GPUs {' | '.join(s for s in slots if s)}" if gpus else "")
                + " (Ctrl-C stops them)", err=True)
 
+    asked = []
+
     def forward(signum, frame):  # the first: each worker finishes its job, then stops; a second: now
+        asked.append(signum)
+        if len(asked) == 1 and signum == signal.SIGINT:
+            click.echo("huggingtweets worker: finishing the jobs running, then stopping; press Ctrl-C again "
+                       "to stop now (a training run then resumes from its last checkpoint on another try)",
+                       err=True)
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signum)
