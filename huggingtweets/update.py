@@ -148,8 +148,11 @@ def open_bot(folder: str | Path) -> BotFolder:
     try:
         bot = BotFolder.open(folder)
     except ModelFolderError as e:
-        raise ModelFolderError(f"{str(e).split(';')[0]}; pass a bot's folder or its name (see `huggingtweets "
-                               f"list`), e.g. `huggingtweets update jane`") from None
+        what = str(e).split(";")[0]
+        if isinstance(folder, str) and not any(c in folder for c in "/\\") and not Path(folder).exists():
+            what = f"no bot named {folder} in {paths.bots_dir()}"  # a name, not a path
+        raise ModelFolderError(f"{what}; pass a bot's folder or its name (see `huggingtweets list`), e.g. "
+                               f"`huggingtweets update jane`") from None
     versions.recover(bot.path)
     return bot
 

@@ -331,6 +331,8 @@ def test_a_folder_that_is_not_a_bot(tmp_path, capsys):
         update_bot(tmp_path / "notabot")
     code, _, err = run(capsys, "update", tmp_path / "notabot")
     assert code == 1 and err.count("\n") == 1 and "huggingtweets update jane" in err
+    code, _, err = run(capsys, "update", "nosuchbot")
+    assert code == 1 and err.count("\n") == 1 and "no bot named nosuchbot in " in err and "huggingtweets list" in err
 
 
 def test_a_bot_whose_source_is_gone(bot, tmp_path, capsys):
