@@ -30,6 +30,7 @@ is stricter than that, as a version refused costs only ``--force``.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import warnings
@@ -281,8 +282,6 @@ def prepare_version(bot: BotFolder, specs: list[str], old: DatasetFolder, versio
 def _tracker_for(bot: BotFolder, tracker: str | None) -> str | None:
     """``auto`` follows the bot: a bot trained without tracking (no run in its ``tracking.json``) is
     updated without it too, unless the environment or ``--tracker wandb`` asks for it."""
-    import os
-
     from .update_steps import train_run
 
     asked = tracker or os.environ.get("HUGGINGTWEETS_TRACKER") or "auto"
@@ -526,7 +525,7 @@ def _drop_discarded_dataset(folder: Path, entry: dict[str, Any] | None) -> str |
     kept = {str((v.get("dataset") or {}).get("path")) for v in versions.read_history(folder).versions}
     rec = BotFolder(folder).training  # the restored version's own (a bot never updated has no history)
     kept.add(str(rec.dataset.path) if rec else "")
-    for n, snap in versions.snapshots(folder).items():
+    for snap in versions.snapshots(folder).values():
         kept |= {str((v.get("dataset") or {}).get("path")) for v in versions.read_history(snap).versions}
     try:
         same = DatasetFolder.open(path).hash == ds.get("hash")

@@ -115,7 +115,11 @@ def recorded_eval(folder: Path, rows: list[dict[str, Any]]):
     metrics, record = read_json(folder / METRICS_FILE), read_json(folder / CONFIG_FILE)
     if not isinstance(metrics, dict) or not isinstance(record, dict) or not rows:
         return None
-    run = ((record.get("config") or {}).get("run") or {}) if isinstance(record.get("config"), dict) else {}
+    # The settings the weights were trained with: an update's own (``record["update"]["config"]``), where
+    # ``config`` stays the bot's recipe (``complete_folder``), else the training's.
+    ran = (record.get("update") or {}).get("config") if isinstance(record.get("update"), dict) else None
+    ran = ran if isinstance(ran, dict) else record.get("config")
+    run = (ran.get("run") or {}) if isinstance(ran, dict) else {}
     # An update's own figure (``measure``: the saved weights, fp32), or a training run's in fp32 whose
     # last evaluation is of the weights it saved.
     ours = metrics.get("eval_precision") == "fp32"

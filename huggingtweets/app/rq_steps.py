@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import HuggingTweetsError, NoWorkerError, QueueError
+from ..sources import LOCAL_SCHEMES  # (an upload travels as a path inside the shared folder)
 from .generation import GeneratorsBusyError
 from .rq_queue import _GONE, _WAITING, JOB_QUEUES, TRIES, _exc_line, connect, redacted, shared_root
 
@@ -49,8 +50,6 @@ KEEP_SECONDS = 3600
 WAIT_SECONDS = 30.0
 """How long a job may wait while no worker listens to its queue (``--queue-wait-seconds``)."""
 PUBLISH_SECONDS = 0.5
-SCHEMES = ("archive", "file")
-"""Sources that name a file (an upload): they travel as paths inside the shared folder."""
 
 
 class QueuedStepError(HuggingTweetsError):
@@ -60,7 +59,7 @@ class QueuedStepError(HuggingTweetsError):
 def relative_source(spec: str, root: Path) -> str:
     """A source for a worker: an upload's path made relative to the shared folder ``root``."""
     scheme, sep, rest = spec.partition(":")
-    if sep and scheme in SCHEMES and Path(rest).is_absolute():
+    if sep and scheme in LOCAL_SCHEMES and Path(rest).is_absolute():
         return f"{scheme}:{Path(rest).resolve().relative_to(root.resolve())}"
     return spec
 
@@ -68,7 +67,7 @@ def relative_source(spec: str, root: Path) -> str:
 def resolved_source(spec: str, root: Path) -> str:
     """``relative_source``'s inverse, on the worker: the upload's path in this machine's shared folder."""
     scheme, sep, rest = spec.partition(":")
-    if sep and scheme in SCHEMES and not Path(rest).is_absolute():
+    if sep and scheme in LOCAL_SCHEMES and not Path(rest).is_absolute():
         return f"{scheme}:{root / rest}"
     return spec
 

@@ -99,12 +99,14 @@ class AppState:
         self.queue = TrainingQueue(settings.python) if not settings.queue_url else _rq_queue(settings)
         # Steps 1 and 3 in this machine, or on the queue (``rq_steps``): the same calls and answers.
         self.prepare: Callable[..., dict[str, Any]] = prepare_dataset
-        self.generators: Generators | Any = Generators(settings.max_generators, settings.python)
+        self.generators: Generators | Any
         if settings.queue_url:
             from .rq_steps import RQSteps
 
             self.generators = RQSteps(settings.queue_url, wait_seconds=settings.queue_wait_seconds)
             self.prepare = self.generators.prepare
+        else:
+            self.generators = Generators(settings.max_generators, settings.python)
 
     def close(self) -> None:
         self.queue.close()
